@@ -1,0 +1,100 @@
+"""`yiwang demo`: a deterministic demo district. One module per app (org, then the apps that
+later issues add); each adds its part to what the modules before it built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from yiwang.org.models import RoleKind
+from yiwang.org.services import role_grant
+
+from .org import Built, build_tree
+
+DEMO_PASSWORD = "yiwang-demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    label: str
+
+
+def _user(username: str, name: str, *, superuser: bool = False):
+    User = get_user_model()
+    user = User(username=username, first_name=name, is_staff=superuser, is_superuser=superuser)
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def create_demo_users(built: Built) -> list[DemoLogin]:
+    """One login per persona, bound where the source document's stories happen."""
+    logins: list[DemoLogin] = []
+    grids_by_community: dict[str, list] = {}
+    for grid in built.grids:
+        grids_by_community.setdefault(grid.community.name, []).append(grid)
+
+    admin = _user("admin", "系统管理员", superuser=True)
+    logins.append(DemoLogin(admin.username, "系统管理员 (全部权限)"))
+
+    leader = _user("leader", "区领导")
+    role_grant(actor=None, user=leader, kind=RoleKind.DISTRICT_LEADER, node=built.district)
+    logins.append(DemoLogin(leader.username, "区级领导 · 市北区"))
+
+    auditor = _user("auditor", "审计员")
+    role_grant(actor=None, user=auditor, kind=RoleKind.AUDITOR, node=built.district)
+    logins.append(DemoLogin(auditor.username, "区级审计员 · 查看访问日志"))
+
+    street = next(s for s in built.streets if s.name == "即墨路街道")
+    jimolu = _user("jimolu", "即墨路街道工作人员")
+    role_grant(actor=None, user=jimolu, kind=RoleKind.STREET_STAFF, node=street)
+    logins.append(DemoLogin(jimolu.username, "街道工作人员 · 即墨路街道"))
+
+    community = next(c for c in built.communities if c.name == "兴德路社区")
+    xingde = _user("xingde", "兴德路社区工作人员")
+    role_grant(actor=None, user=xingde, kind=RoleKind.COMMUNITY_STAFF, node=community)
+    logins.append(DemoLogin(xingde.username, "社区工作人员 · 兴德路社区"))
+
+    grids = grids_by_community["兴德路社区"]
+    worker = _user("wangge", "网格员")
+    role_grant(actor=None, user=worker, kind=RoleKind.GRID_WORKER, node=grids[0])
+    logins.append(DemoLogin(worker.username, f"网格员 · {grids[0].name}"))
+
+    other = next(g for g in built.grids if g.community.name == "小港社区")
+    worker2 = _user("wangge2", "网格员")
+    role_grant(actor=None, user=worker2, kind=RoleKind.GRID_WORKER, node=other)
+    logins.append(DemoLogin(worker2.username, f"网格员 · {other.name}"))
+
+    chengguan = _user("chengguan", "城管局")
+    role_grant(actor=None, user=chengguan, kind=RoleKind.DEPARTMENT_STAFF, node=built.departments["CG"])
+    logins.append(DemoLogin(chengguan.username, "部门人员 · 区城市管理局"))
+    return logins
+
+
+def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> list[DemoLogin]:
+    built = build_tree(scale=scale, seed=seed, progress=progress)
+    return create_demo_users(built)
+
+
+def existing_logins() -> list[DemoLogin]:
+    """The logins of a demo built earlier, labelled by their roles."""
+    from yiwang.org.models import Role
+
+    User = get_user_model()
+    logins = []
+    roles: dict[int, list[str]] = {}
+    for role in Role.objects.select_related(
+        "district", "street", "community", "grid", "department"
+    ).order_by("id"):
+        roles.setdefault(role.user_id, []).append(f"{role.get_kind_display()} · {role.node}")
+    for user in User.objects.filter(is_active=True).order_by("id")[:50]:
+        if user.is_superuser:
+            label = "系统管理员 (全部权限)"
+        else:
+            label = ";".join(roles.get(user.id, [])) or "(无角色)"
+        logins.append(DemoLogin(user.username, label))
+    return logins
