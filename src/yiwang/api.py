@@ -74,12 +74,15 @@ def on_http_error(request, exc: HttpError):
     return error(request, exc.status_code, "error", str(exc))
 
 
-def _mount():
-    from yiwang.geo.api import router as geo_router
-    from yiwang.org.api import router as org_router
+# Each app's router, mounted at /api/v1/<app>/.
+ROUTERS = ["org", "geo", "registry"]
 
-    api.add_router("/org/", org_router)
-    api.add_router("/geo/", geo_router)
+
+def _mount():
+    from importlib import import_module
+
+    for app in ROUTERS:
+        api.add_router(f"/{app}/", import_module(f"yiwang.{app}.api").router)
 
 
 _mount()

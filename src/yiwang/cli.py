@@ -1,12 +1,12 @@
 """The `yiwang` command: Django's management commands plus the project's own.
 
-    yiwang demo [--scale small|shibei] [--no-serve] [--reset]
-    yiwang serve [--host H] [--port P] [--workers N]
-    yiwang worker [--once]
-    yiwang import grids|roads|buildings FILE [--commit]
-    yiwang export grids|buildings [-o FILE]
-    yiwang token create USERNAME [NAME]
-    yiwang <any Django command>   (migrate, createsuperuser, shell, …)
+yiwang demo [--scale small|shibei] [--no-serve] [--reset]
+yiwang serve [--host H] [--port P] [--workers N]
+yiwang worker [--once]
+yiwang import grids|roads|buildings FILE [--commit]
+yiwang export grids|buildings [-o FILE]
+yiwang token create USERNAME [NAME]
+yiwang <any Django command>   (migrate, createsuperuser, shell, …)
 """
 
 from __future__ import annotations
@@ -148,7 +148,9 @@ def cmd_import(args) -> int:
     if args.kind == "grids":
         district = District.objects.order_by("id").first()
         if district is None:
-            print("尚无区划;先运行 yiwang district create CODE NAME 或 yiwang demo", file=sys.stderr)
+            print(
+                "尚无区划;先运行 yiwang district create CODE NAME 或 yiwang demo", file=sys.stderr
+            )
             return 2
         with open(args.file, "rb") as f:
             report = services.grids_import(

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "yiwang.org",
     "yiwang.geo",
+    "yiwang.registry",
     "yiwang.web",
 ]
 

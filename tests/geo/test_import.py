@@ -13,7 +13,12 @@ from yiwang.org.models import Building, Community, District, Grid, Street
 def feature(code, geometry, street="辽宁路街道", community="贮水山社区", name=None):
     return {
         "type": "Feature",
-        "properties": {"street": street, "community": community, "code": code, "name": name or code},
+        "properties": {
+            "street": street,
+            "community": community,
+            "code": code,
+            "name": name or code,
+        },
         "geometry": geometry,
     }
 
@@ -32,7 +37,11 @@ def empty_district(db):
 def test_import_creates_streets_communities_grids(empty_district):
     report = grids_import(
         actor=None,
-        data=fc(feature("G1", square(0)), feature("G2", square(1)), feature("G3", square(2), community="登州路社区")),
+        data=fc(
+            feature("G1", square(0)),
+            feature("G2", square(1)),
+            feature("G3", square(2), community="登州路社区"),
+        ),
         district=empty_district,
         dry_run=False,
     )
@@ -66,7 +75,9 @@ def test_overlap_is_reported_with_location_and_nothing_is_written(empty_district
         ],
     }
     report = grids_import(
-        actor=None, data=fc(feature("G1", square(0)), feature("G2", shifted)), district=empty_district
+        actor=None,
+        data=fc(feature("G1", square(0)), feature("G2", shifted)),
+        district=empty_district,
     )
     assert not report.ok
     (problem,) = report.problems
@@ -95,7 +106,13 @@ def test_gap_against_district_boundary(empty_district):
     empty_district.boundary = {
         "type": "Polygon",
         "coordinates": [
-            [[LNG0, LAT0], [LNG0 + 2 * STEP, LAT0], [LNG0 + 2 * STEP, LAT0 + STEP], [LNG0, LAT0 + STEP], [LNG0, LAT0]]
+            [
+                [LNG0, LAT0],
+                [LNG0 + 2 * STEP, LAT0],
+                [LNG0 + 2 * STEP, LAT0 + STEP],
+                [LNG0, LAT0 + STEP],
+                [LNG0, LAT0],
+            ]
         ],
     }
     empty_district.save()
@@ -109,7 +126,13 @@ def test_slivers_under_tolerance_are_accepted(empty_district):
     wide = {
         "type": "Polygon",
         "coordinates": [
-            [[LNG0, LAT0], [LNG0 + STEP + eps, LAT0], [LNG0 + STEP + eps, LAT0 + STEP], [LNG0, LAT0 + STEP], [LNG0, LAT0]]
+            [
+                [LNG0, LAT0],
+                [LNG0 + STEP + eps, LAT0],
+                [LNG0 + STEP + eps, LAT0 + STEP],
+                [LNG0, LAT0 + STEP],
+                [LNG0, LAT0],
+            ]
         ],
     }
     report = grids_import(
@@ -121,10 +144,20 @@ def test_slivers_under_tolerance_are_accepted(empty_district):
 def test_self_intersecting_polygon(empty_district):
     bowtie = {
         "type": "Polygon",
-        "coordinates": [[[LNG0, LAT0], [LNG0 + STEP, LAT0 + STEP], [LNG0 + STEP, LAT0], [LNG0, LAT0 + STEP], [LNG0, LAT0]]],
+        "coordinates": [
+            [
+                [LNG0, LAT0],
+                [LNG0 + STEP, LAT0 + STEP],
+                [LNG0 + STEP, LAT0],
+                [LNG0, LAT0 + STEP],
+                [LNG0, LAT0],
+            ]
+        ],
     }
     report = grids_import(
-        actor=None, data=fc(feature("G1", square(3)), feature("BAD", bowtie)), district=empty_district
+        actor=None,
+        data=fc(feature("G1", square(3)), feature("BAD", bowtie)),
+        district=empty_district,
     )
     (problem,) = report.problems
     assert "BAD" in problem.where and "自相交" in problem.message
@@ -138,10 +171,23 @@ def test_self_intersecting_polygon(empty_district):
         ("{not json", "json", "JSON"),
         (json.dumps({"type": "Feature"}), "type", "FeatureCollection"),
         (json.dumps({"type": "FeatureCollection", "features": []}), "features", "为空"),
-        (fc({"type": "Feature", "properties": {"code": "G1"}, "geometry": square(0)}), "street,community,name", "缺少"),
+        (
+            fc({"type": "Feature", "properties": {"code": "G1"}, "geometry": square(0)}),
+            "street,community,name",
+            "缺少",
+        ),
         (fc(feature("G1", {"type": "Point", "coordinates": [120, 36]})), "geometry", "Polygon"),
         (fc(feature("G1", {"type": "Polygon", "coordinates": [[[1, 2]]]})), "geometry", "坐标"),
-        (fc(feature("G1", {"type": "Polygon", "coordinates": [[[500, 2], [501, 2], [501, 3], [500, 2]]]})), "geometry", "经纬度"),
+        (
+            fc(
+                feature(
+                    "G1",
+                    {"type": "Polygon", "coordinates": [[[500, 2], [501, 2], [501, 3], [500, 2]]]},
+                )
+            ),
+            "geometry",
+            "经纬度",
+        ),
         (fc(feature("G1", square(0)), feature("G1", square(1))), "code", "重复"),
     ],
 )

@@ -70,7 +70,7 @@ def test_street_mismatch_lowers_confidence(tree):
     assert "不属于即墨路街道" in r.message
 
 
-@pytest.mark.parametrize("text", ["", "请尽快处理", "asdf", "%_\"*():NEAR -", "占道经营" * 100])
+@pytest.mark.parametrize("text", ["", "请尽快处理", "asdf", '%_"*():NEAR -', "占道经营" * 100])
 def test_unresolvable(tree, text):
     r = resolve_address(text)
     assert r.level == Level.NONE
@@ -108,5 +108,7 @@ def test_new_building_is_resolvable_at_once(tree):
     from yiwang.org.services import building_create
 
     assert resolve_address("九江路7号").level == Level.ROAD
-    building_create(actor=None, grid=tree.grid_b2, road="九江路", number="7", lat=36.085, lng=120.385)
+    building_create(
+        actor=None, grid=tree.grid_b2, road="九江路", number="7", lat=36.085, lng=120.385
+    )
     assert resolve_address("九江路7号").level == Level.BUILDING

@@ -70,7 +70,9 @@ def create_demo_users(built: Built) -> list[DemoLogin]:
     logins.append(DemoLogin(worker2.username, f"网格员 · {other.name}"))
 
     chengguan = _user("chengguan", "城管局")
-    role_grant(actor=None, user=chengguan, kind=RoleKind.DEPARTMENT_STAFF, node=built.departments["CG"])
+    role_grant(
+        actor=None, user=chengguan, kind=RoleKind.DEPARTMENT_STAFF, node=built.departments["CG"]
+    )
     logins.append(DemoLogin(chengguan.username, "部门人员 · 区城市管理局"))
     return logins
 

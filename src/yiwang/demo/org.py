@@ -171,7 +171,9 @@ def person_name(rnd: random.Random) -> str:
 
 
 def phone(rnd: random.Random) -> str:
-    return rnd.choice(("13", "15", "18", "17")) + "".join(rnd.choice("0123456789") for _ in range(9))
+    return rnd.choice(("13", "15", "18", "17")) + "".join(
+        rnd.choice("0123456789") for _ in range(9)
+    )
 
 
 @transaction.atomic
@@ -199,9 +201,13 @@ def build_tree(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
     seed_communities = {c for cs in names.SEED_COMMUNITIES.values() for c in cs}
     community_pool = [c for c in community_pool if c not in seed_communities]
     rnd.shuffle(community_pool)
+    # Enough names for the district scale: more in the same style, used after the real ones.
+    spare = [f"{stem}路社区" for stem in names.ROAD_STEMS if f"{stem}路社区" not in community_pool]
+    rnd.shuffle(spare)
+    community_pool = spare + community_pool
     k = 0
-    for si, rows in enumerate(_split(s.rows, s.street_rows)):
-        for sj, cols in enumerate(_split(s.cols, s.street_cols)):
+    for rows in _split(s.rows, s.street_rows):
+        for cols in _split(s.cols, s.street_cols):
             name = street_names[k]
             street = street_create(
                 actor=None,
@@ -281,14 +287,24 @@ def build_tree(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
         fixed.append((cell, road, number, compound, count))
 
     pool = [n for n in _road_pool(rnd) if n not in used_names]
-    keys = [("H", line, seg) for line in range(s.rows + 1) for seg in range((s.cols - 1) // H_SEGMENT + 1)]
-    keys += [("V", line, seg) for line in range(s.cols + 1) for seg in range((s.rows - 1) // V_SEGMENT + 1)]
+    keys = [
+        ("H", line, seg)
+        for line in range(s.rows + 1)
+        for seg in range((s.cols - 1) // H_SEGMENT + 1)
+    ]
+    keys += [
+        ("V", line, seg)
+        for line in range(s.cols + 1)
+        for seg in range((s.rows - 1) // V_SEGMENT + 1)
+    ]
     for key in keys:
         if key not in plan.road_names:
             plan.road_names[key] = pool.pop(0)
     for key, name in plan.road_names.items():
         kind = Road.Kind.MAIN if key[1] % 5 == 0 else Road.Kind.SECONDARY
-        Road.objects.get_or_create(name=name, defaults={"kind": kind, "line": _road_line(plan, key)})
+        Road.objects.get_or_create(
+            name=name, defaults={"kind": kind, "line": _road_line(plan, key)}
+        )
     roads = {r.name: r for r in Road.objects.all()}
     # Back alleys (背街小巷) inside some cells, as in 即墨路街道's daily patrol.
     alley_stems = [w for w in names.COMPOUND_WORDS]
@@ -323,7 +339,9 @@ def build_tree(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
                 cname = f"{road[:2]}{rnd.choice(names.COMPOUND_WORDS)}{rnd.choice(names.COMPOUND_SUFFIXES)}"
                 if cname in compound_names:
                     cname = f"{cname[:-2]}{rnd.randint(2, 9)}{cname[-2:]}"
-            places.append((road, _take_number(plan, road), cname, rnd.randint(*s.compound_buildings)))
+            places.append(
+                (road, _take_number(plan, road), cname, rnd.randint(*s.compound_buildings))
+            )
             for _ in range(s.extra_buildings):
                 road = rnd.choice(cell_road_names)
                 number = _take_number(plan, road)
@@ -346,7 +364,9 @@ def build_tree(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
                             kind=Building.Kind.BUILDING if compound else Building.Kind.COURTYARD,
                             lat=lat,
                             lng=lng,
-                            floors=rnd.choice((5, 6, 6, 7, 11, 18, 24, 33)) if compound else rnd.choice((2, 3, 4)),
+                            floors=rnd.choice((5, 6, 6, 7, 11, 18, 24, 33))
+                            if compound
+                            else rnd.choice((2, 3, 4)),
                             units=rnd.choice((1, 2, 3, 4)) if compound else 1,
                         )
                     )
@@ -398,10 +418,24 @@ def _teams_and_party(built: Built, rnd: random.Random) -> None:
     police = built.departments["GA"]
     members = []
     for i, grid in enumerate(built.grids):
-        members.append(GridTeamMember(grid=grid, role=TeamRole.GRID_LEADER, name=person_name(rnd), phone=phone(rnd)))
-        members.append(GridTeamMember(grid=grid, role=TeamRole.GRID_WORKER, name=person_name(rnd), phone=phone(rnd)))
         members.append(
-            GridTeamMember(grid=grid, role=TeamRole.POLICE, name=person_name(rnd), phone=phone(rnd), department=police)
+            GridTeamMember(
+                grid=grid, role=TeamRole.GRID_LEADER, name=person_name(rnd), phone=phone(rnd)
+            )
+        )
+        members.append(
+            GridTeamMember(
+                grid=grid, role=TeamRole.GRID_WORKER, name=person_name(rnd), phone=phone(rnd)
+            )
+        )
+        members.append(
+            GridTeamMember(
+                grid=grid,
+                role=TeamRole.POLICE,
+                name=person_name(rnd),
+                phone=phone(rnd),
+                department=police,
+            )
         )
         # 业务网格化: two pilot departments send a member to each grid, in rotation.
         for d in (pilot[i % len(pilot)], pilot[(i + 3) % len(pilot)]):
@@ -417,8 +451,16 @@ def _teams_and_party(built: Built, rnd: random.Random) -> None:
                 )
             )
         for _ in range(rnd.choice((1, 2, 3))):
-            members.append(GridTeamMember(grid=grid, role=TeamRole.VOLUNTEER, name=person_name(rnd), phone=phone(rnd)))
-        members.append(GridTeamMember(grid=grid, role=TeamRole.PARTY_HOUSEHOLD, name=person_name(rnd), phone=phone(rnd)))
+            members.append(
+                GridTeamMember(
+                    grid=grid, role=TeamRole.VOLUNTEER, name=person_name(rnd), phone=phone(rnd)
+                )
+            )
+        members.append(
+            GridTeamMember(
+                grid=grid, role=TeamRole.PARTY_HOUSEHOLD, name=person_name(rnd), phone=phone(rnd)
+            )
+        )
     GridTeamMember.objects.bulk_create(members, batch_size=2000)
 
     # 楼院党小组: one per compound, under its grid's party branch, with a 党员中心户.

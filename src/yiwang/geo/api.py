@@ -32,7 +32,9 @@ def locate_point(request, q: Query[LocateIn]):
     elif found.grid_id is None:
         message = "尚未导入任何网格"
     else:
-        message = f"该点不在本区任何网格内,最近的网格是{found.grid_name},相距约 {found.distance_m:.0f} 米"
+        message = (
+            f"该点不在本区任何网格内,最近的网格是{found.grid_name},相距约 {found.distance_m:.0f} 米"
+        )
     return {
         "inside": found.inside,
         "grid_id": found.grid_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -21,8 +21,7 @@ from yiwang.org.services import register_index_reset
 from .geometry import M_PER_DEG_LAT, m_per_deg_lng, to_metres
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     grid_id: int | None
     grid_code: str | None
     grid_name: str | None
@@ -46,6 +45,45 @@ class GridIndex:
         else:
             self.lat0 = 36.08
         self.kx, self.ky = m_per_deg_lng(self.lat0), M_PER_DEG_LAT
+        self._build_buckets()
+
+    def _build_buckets(self) -> None:
+        """A coarse raster of candidate grids for single lookups: one list index and a prepared
+        point-in-polygon test beat building a Point and querying the tree (≈ 5 µs vs 30 µs)."""
+        n = len(self.geoms)
+        if not n:
+            self.buckets = None
+            return
+        bounds = shapely.bounds(self.geoms)
+        self.minx, self.miny = float(bounds[:, 0].min()), float(bounds[:, 1].min())
+        maxx, maxy = float(bounds[:, 2].max()), float(bounds[:, 3].max())
+        side = max(1, int((16 * n) ** 0.5))
+        self.nx = self.ny = side
+        self.dx = (maxx - self.minx) / side or 1e-9
+        self.dy = (maxy - self.miny) / side or 1e-9
+        buckets: list[list[int]] = [[] for _ in range(side * side)]
+        for i, (x0, y0, x1, y1) in enumerate(bounds.tolist()):
+            cx0, cx1 = self._cell(x0, self.minx, self.dx), self._cell(x1, self.minx, self.dx)
+            cy0, cy1 = self._cell(y0, self.miny, self.dy), self._cell(y1, self.miny, self.dy)
+            for cy in range(cy0, cy1 + 1):
+                for cx in range(cx0, cx1 + 1):
+                    buckets[cy * side + cx].append(i)
+        # A raster cell lying wholly inside one grid answers without any geometry test.
+        self.whole: list[int] = [-1] * (side * side)
+        for k, candidates in enumerate(buckets):
+            if not candidates:
+                continue
+            cy, cx = divmod(k, side)
+            x0, y0 = self.minx + cx * self.dx, self.miny + cy * self.dy
+            cell = shapely.box(x0, y0, x0 + self.dx, y0 + self.dy)
+            for i in candidates:
+                if shapely.contains_properly(self.geoms[i], cell):
+                    self.whole[k] = i
+                    break
+        self.buckets = buckets
+
+    def _cell(self, v: float, origin: float, step: float) -> int:
+        return min(self.nx - 1, max(0, int((v - origin) / step)))
 
     def __len__(self):
         return len(self.ids)
@@ -56,18 +94,28 @@ class GridIndex:
         )
 
     def locate(self, lat: float, lng: float) -> Located:
-        point = shapely.Point(lng, lat)
-        hits = self.tree.query(point, predicate="intersects")
-        if len(hits):
-            # On a shared edge the lowest index wins, so answers are stable.
-            return self._answer(int(hits.min()), True)
-        if not len(self.ids):
+        if self.buckets is None:
             return Located(None, None, None, False)
+        cx = int((lng - self.minx) / self.dx)
+        cy = int((lat - self.miny) / self.dy)
+        if 0 <= cx < self.nx and 0 <= cy < self.ny:
+            k = cy * self.nx + cx
+            i = self.whole[k]
+            if i >= 0:
+                return self._answer(i, True)
+            intersects_xy = shapely.intersects_xy
+            # Candidates are in index order: on a shared edge the lowest index wins, as in
+            # locate_many, so answers are stable.
+            for i in self.buckets[k]:
+                if intersects_xy(self.geoms[i], lng, lat):
+                    return self._answer(i, True)
+        point = shapely.Point(lng, lat)
+        hits = self.tree.query(point, predicate="intersects")  # the raster's outer edge
+        if len(hits):
+            return self._answer(int(hits.min()), True)
         i = int(self.tree.nearest(point))
         local = to_metres(self.geoms[i], self.lat0)
-        dist = shapely.distance(
-            local, shapely.Point(lng * self.kx, lat * self.ky)
-        )
+        dist = shapely.distance(local, shapely.Point(lng * self.kx, lat * self.ky))
         return self._answer(i, False, distance_m=round(float(dist), 1))
 
     def locate_many(self, lats, lngs) -> np.ndarray:
@@ -82,7 +130,8 @@ class GridIndex:
 
 
 _lock = threading.Lock()
-_state: dict = {"index": None, "checked": 0.0}
+# The index and until when it may be used without asking the database for the version.
+_state: dict = {"index": None, "fresh_until": 0.0}
 
 
 def _current_key():
@@ -93,7 +142,7 @@ def _current_key():
 def reset() -> None:
     with _lock:
         _state["index"] = None
-        _state["checked"] = 0.0
+        _state["fresh_until"] = 0.0
 
 
 register_index_reset(reset)
@@ -103,21 +152,19 @@ def grid_index() -> GridIndex:
     """This process's index, rebuilt when the grid set changed."""
     now = time.monotonic()
     index = _state["index"]
-    if index is not None and now - _state["checked"] < settings.YIWANG_GRID_INDEX_CHECK_SECONDS:
+    if index is not None and now < _state["fresh_until"]:
         return index
     key = _current_key()
-    if index is not None and index.key == key:
-        _state["checked"] = now
-        return index
-    with _lock:
-        grids = list(
-            Grid.objects.filter(boundary__isnull=False)
-            .order_by("id")
-            .values_list("id", "code", "name", "boundary")
-        )
-        index = GridIndex(key, grids)
-        _state["index"] = index
-        _state["checked"] = time.monotonic()
+    if index is None or index.key != key:
+        with _lock:
+            grids = list(
+                Grid.objects.filter(boundary__isnull=False)
+                .order_by("id")
+                .values_list("id", "code", "name", "boundary")
+            )
+            index = GridIndex(key, grids)
+            _state["index"] = index
+    _state["fresh_until"] = time.monotonic() + settings.YIWANG_GRID_INDEX_CHECK_SECONDS
     return index
 
 

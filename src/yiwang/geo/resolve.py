@@ -115,10 +115,6 @@ class AddressIndex:
                 self.compound_alias.setdefault(b.compound, b.compound)
                 self.by_compound[b.compound].append(b)
             self.by_road[b.road][b.grid_id] += 1
-        for name, road_name, number, grid_id in Compound.objects.values_list(
-            "name", "road__name", "number", "grid_id"
-        ):
-            self.by_road[road_name][grid_id] += 0
         self.known_roads = frozenset(self.road_alias)
         self.known_compounds = frozenset(self.compound_alias)
 
@@ -279,7 +275,9 @@ def address_index() -> AddressIndex:
     index = _state["index"]
     if index is not None and now - _state["checked"] < settings.YIWANG_GRID_INDEX_CHECK_SECONDS:
         return index
-    key = District.objects.order_by("id").values_list("id", "grid_version", "address_version").first()
+    key = (
+        District.objects.order_by("id").values_list("id", "grid_version", "address_version").first()
+    )
     if index is not None and index.key == key:
         _state["checked"] = now
         return index

@@ -168,7 +168,9 @@ def grids_import(
             street = streets.get(props["street"])
             if street is None:
                 code = props.get("street_code") or f"{district.code}{len(streets) + 1:03d}"
-                street = street_create(actor=None, district=district, code=code, name=props["street"])
+                street = street_create(
+                    actor=None, district=district, code=code, name=props["street"]
+                )
                 streets[street.name] = street
             community = communities.get((street.id, props["community"]))
             if community is None:
@@ -228,7 +230,14 @@ def grids_export(*, district: District) -> dict:
 
 # -- address base --------------------------------------------------------------------------
 
-ROAD_COLUMNS = {"道路名称": "name", "name": "name", "等级": "kind", "kind": "kind", "别名": "aliases", "aliases": "aliases"}
+ROAD_COLUMNS = {
+    "道路名称": "name",
+    "name": "name",
+    "等级": "kind",
+    "kind": "kind",
+    "别名": "aliases",
+    "aliases": "aliases",
+}
 ROAD_KINDS = {label: value for value, label in Road.Kind.choices} | {v: v for v in Road.Kind.values}
 
 BUILDING_COLUMNS = {
@@ -286,10 +295,18 @@ def roads_import(*, actor, path: str | Path, dry_run: bool = True) -> ImportRepo
         kind = ROAD_KINDS.get(row.get("kind") or "branch")
         if kind is None:
             report.problems.append(
-                Problem(f"row {number}", "等级", f"未知等级 {row.get('kind')!r},可选: 主干道/次干道/支路/背街小巷")
+                Problem(
+                    f"row {number}",
+                    "等级",
+                    f"未知等级 {row.get('kind')!r},可选: 主干道/次干道/支路/背街小巷",
+                )
             )
             continue
-        aliases = [a for a in (row.get("aliases") or "").replace(",", ";").replace(",", ";").split(";") if a]
+        aliases = [
+            a
+            for a in (row.get("aliases") or "").replace(",", ";").replace(",", ";").split(";")
+            if a
+        ]
         rows.append((name, kind, aliases))
     if report.problems or dry_run:
         return report
@@ -362,12 +379,16 @@ def buildings_import(*, actor, path: str | Path, dry_run: bool = True) -> Import
             continue
         number_text = row["number"].removesuffix("号")
         if roads and row["road"] not in roads:
-            report.problems.append(Problem(where, "道路", f"道路“{row['road']}”不在道路表中", lat, lng))
+            report.problems.append(
+                Problem(where, "道路", f"道路“{row['road']}”不在道路表中", lat, lng)
+            )
             continue
         if row.get("grid_code"):
             grid_id = grids.get(row["grid_code"])
             if grid_id is None:
-                report.problems.append(Problem(where, "网格编码", f"未知网格编码 {row['grid_code']}"))
+                report.problems.append(
+                    Problem(where, "网格编码", f"未知网格编码 {row['grid_code']}")
+                )
                 continue
         else:
             located = index.locate(lat, lng)
@@ -383,7 +404,12 @@ def buildings_import(*, actor, path: str | Path, dry_run: bool = True) -> Import
                 )
                 continue
             grid_id = located.grid_id
-        key = (row["road"], number_text, row.get("compound", ""), row.get("building_no", "").removesuffix("号楼"))
+        key = (
+            row["road"],
+            number_text,
+            row.get("compound", ""),
+            row.get("building_no", "").removesuffix("号楼"),
+        )
         if key in keys:
             report.problems.append(Problem(where, "地址", f"与第 {keys[key]} 行地址重复"))
             continue
@@ -446,7 +472,9 @@ def buildings_export_rows():
         yield [b.road, b.number, b.compound, b.building_no, b.name, b.lat, b.lng, b.grid.code]
 
 
-def compound_create(*, actor, name: str, road: Road, number: str, grid: Grid, aliases=()) -> Compound:
+def compound_create(
+    *, actor, name: str, road: Road, number: str, grid: Grid, aliases=()
+) -> Compound:
     _require(actor, IMPORT_TREE)
     compound = Compound.objects.create(
         name=name, road=road, number=number, grid=grid, aliases=list(aliases)

@@ -88,7 +88,12 @@ def tree(request):
         )
         c = communities.get(g.community_id)
         if c is None:
-            c = {"id": g.community_id, "code": g.community.code, "name": g.community.name, "grids": []}
+            c = {
+                "id": g.community_id,
+                "code": g.community.code,
+                "name": g.community.name,
+                "grids": [],
+            }
             communities[g.community_id] = c
             s["communities"].append(c)
         c["grids"].append({"id": g.id, "code": g.code, "name": g.name})

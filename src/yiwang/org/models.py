@@ -253,7 +253,7 @@ class PartyCentralHousehold(models.Model):
     room = models.CharField(_("室"), max_length=10)
     head_name = models.CharField(_("户主"), max_length=40)
     looks_after = models.JSONField(
-        _("联系户"), default=list, blank=True, help_text=_("所联系的房间,如 [\"1单元301\"]")
+        _("联系户"), default=list, blank=True, help_text=_('所联系的房间,如 ["1单元301"]')
     )
 
     class Meta:
@@ -291,7 +291,9 @@ ROLE_LEVEL = {
 class Role(models.Model):
     """A user's role, bound to exactly one node of the tree or to a department."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roles"
+    )
     kind = models.CharField(_("角色"), max_length=20, choices=RoleKind.choices)
     district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, blank=True)
     street = models.ForeignKey(Street, on_delete=models.CASCADE, null=True, blank=True)

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,234 +14,617 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Community',
+            name="Community",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=24, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=50, verbose_name='名称')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=24, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=50, verbose_name="名称")),
             ],
             options={
-                'verbose_name': '社区',
-                'verbose_name_plural': '社区',
-                'ordering': ['code'],
+                "verbose_name": "社区",
+                "verbose_name_plural": "社区",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=60, verbose_name='名称')),
-                ('short_name', models.CharField(blank=True, max_length=20, verbose_name='简称')),
-                ('kind', models.CharField(choices=[('district', '区直部门'), ('street_unit', '街道单位')], default='district', max_length=12, verbose_name='类型')),
-                ('is_pilot', models.BooleanField(default=False, verbose_name='首批试点')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=60, verbose_name="名称")),
+                ("short_name", models.CharField(blank=True, max_length=20, verbose_name="简称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("district", "区直部门"), ("street_unit", "街道单位")],
+                        default="district",
+                        max_length=12,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("is_pilot", models.BooleanField(default=False, verbose_name="首批试点")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
             ],
             options={
-                'verbose_name': '部门',
-                'verbose_name_plural': '部门',
-                'ordering': ['kind', 'code'],
+                "verbose_name": "部门",
+                "verbose_name_plural": "部门",
+                "ordering": ["kind", "code"],
             },
         ),
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=50, verbose_name='名称')),
-                ('grid_version', models.PositiveIntegerField(default=0, editable=False)),
-                ('address_version', models.PositiveIntegerField(default=0, editable=False)),
-                ('boundary', models.JSONField(blank=True, null=True, verbose_name='边界')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=50, verbose_name="名称")),
+                ("grid_version", models.PositiveIntegerField(default=0, editable=False)),
+                ("address_version", models.PositiveIntegerField(default=0, editable=False)),
+                ("boundary", models.JSONField(blank=True, null=True, verbose_name="边界")),
             ],
             options={
-                'verbose_name': '区',
-                'verbose_name_plural': '区',
+                "verbose_name": "区",
+                "verbose_name_plural": "区",
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='名称')),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="名称")),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=8)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API 令牌',
-                'verbose_name_plural': 'API 令牌',
+                "verbose_name": "API 令牌",
+                "verbose_name_plural": "API 令牌",
             },
         ),
         migrations.CreateModel(
-            name='Grid',
+            name="Grid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='网格编码')),
-                ('name', models.CharField(max_length=60, verbose_name='网格名称')),
-                ('boundary', models.JSONField(blank=True, null=True, verbose_name='边界 (GeoJSON)')),
-                ('center_lat', models.FloatField(blank=True, null=True)),
-                ('center_lng', models.FloatField(blank=True, null=True)),
-                ('area_m2', models.FloatField(default=0, verbose_name='面积 (平方米)')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='org.community')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="网格编码")),
+                ("name", models.CharField(max_length=60, verbose_name="网格名称")),
+                (
+                    "boundary",
+                    models.JSONField(blank=True, null=True, verbose_name="边界 (GeoJSON)"),
+                ),
+                ("center_lat", models.FloatField(blank=True, null=True)),
+                ("center_lng", models.FloatField(blank=True, null=True)),
+                ("area_m2", models.FloatField(default=0, verbose_name="面积 (平方米)")),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grids",
+                        to="org.community",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格',
-                'verbose_name_plural': '网格',
-                'ordering': ['code'],
+                "verbose_name": "网格",
+                "verbose_name_plural": "网格",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Building',
+            name="Building",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('building', '楼栋'), ('courtyard', '院落'), ('bungalow', '平房')], default='building', max_length=12, verbose_name='类型')),
-                ('road', models.CharField(db_index=True, max_length=40, verbose_name='道路')),
-                ('number', models.CharField(help_text='如 168、22甲、168-1', max_length=20, verbose_name='门牌号')),
-                ('compound', models.CharField(blank=True, db_index=True, max_length=60, verbose_name='小区')),
-                ('building_no', models.CharField(blank=True, max_length=20, verbose_name='楼号')),
-                ('name', models.CharField(blank=True, max_length=120, verbose_name='名称')),
-                ('lat', models.FloatField(verbose_name='纬度')),
-                ('lng', models.FloatField(verbose_name='经度')),
-                ('floors', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='层数')),
-                ('units', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='单元数')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='buildings', to='org.grid')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("building", "楼栋"), ("courtyard", "院落"), ("bungalow", "平房")],
+                        default="building",
+                        max_length=12,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("road", models.CharField(db_index=True, max_length=40, verbose_name="道路")),
+                (
+                    "number",
+                    models.CharField(
+                        help_text="如 168、22甲、168-1", max_length=20, verbose_name="门牌号"
+                    ),
+                ),
+                (
+                    "compound",
+                    models.CharField(blank=True, db_index=True, max_length=60, verbose_name="小区"),
+                ),
+                ("building_no", models.CharField(blank=True, max_length=20, verbose_name="楼号")),
+                ("name", models.CharField(blank=True, max_length=120, verbose_name="名称")),
+                ("lat", models.FloatField(verbose_name="纬度")),
+                ("lng", models.FloatField(verbose_name="经度")),
+                (
+                    "floors",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="层数"),
+                ),
+                (
+                    "units",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="单元数"),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="buildings",
+                        to="org.grid",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '楼院',
-                'verbose_name_plural': '楼院',
-                'ordering': ['road', 'number', 'building_no'],
+                "verbose_name": "楼院",
+                "verbose_name_plural": "楼院",
+                "ordering": ["road", "number", "building_no"],
             },
         ),
         migrations.CreateModel(
-            name='GridTeamMember',
+            name="GridTeamMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('grid_leader', '网格长'), ('grid_worker', '网格员'), ('department_member', '部门专员'), ('police', '社区民警'), ('volunteer', '志愿者'), ('party_household', '党员中心户')], max_length=20, verbose_name='队伍角色')),
-                ('name', models.CharField(max_length=40, verbose_name='姓名')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='电话')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grid_members', to='org.department')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team', to='org.grid')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='grid_memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("grid_leader", "网格长"),
+                            ("grid_worker", "网格员"),
+                            ("department_member", "部门专员"),
+                            ("police", "社区民警"),
+                            ("volunteer", "志愿者"),
+                            ("party_household", "党员中心户"),
+                        ],
+                        max_length=20,
+                        verbose_name="队伍角色",
+                    ),
+                ),
+                ("name", models.CharField(max_length=40, verbose_name="姓名")),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="电话")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grid_members",
+                        to="org.department",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team",
+                        to="org.grid",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="grid_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格队伍成员',
-                'verbose_name_plural': '网格队伍成员',
-                'ordering': ['grid', 'role', 'id'],
+                "verbose_name": "网格队伍成员",
+                "verbose_name_plural": "网格队伍成员",
+                "ordering": ["grid", "role", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PartyOrg',
+            name="PartyOrg",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(choices=[('district_committee', '区委'), ('street_working_committee', '街道党工委'), ('community_committee', '社区党委'), ('grid_branch', '网格党支部'), ('building_group', '楼院党小组')], max_length=32, verbose_name='层级')),
-                ('name', models.CharField(max_length=80, verbose_name='名称')),
-                ('secretary', models.CharField(blank=True, max_length=40, verbose_name='书记/组长')),
-                ('buildings', models.ManyToManyField(blank=True, related_name='party_groups', to='org.building')),
-                ('community', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='party_org', to='org.community')),
-                ('district', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='party_org', to='org.district')),
-                ('grid', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='party_org', to='org.grid')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='org.partyorg')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("district_committee", "区委"),
+                            ("street_working_committee", "街道党工委"),
+                            ("community_committee", "社区党委"),
+                            ("grid_branch", "网格党支部"),
+                            ("building_group", "楼院党小组"),
+                        ],
+                        max_length=32,
+                        verbose_name="层级",
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="名称")),
+                (
+                    "secretary",
+                    models.CharField(blank=True, max_length=40, verbose_name="书记/组长"),
+                ),
+                (
+                    "buildings",
+                    models.ManyToManyField(
+                        blank=True, related_name="party_groups", to="org.building"
+                    ),
+                ),
+                (
+                    "community",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="party_org",
+                        to="org.community",
+                    ),
+                ),
+                (
+                    "district",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="party_org",
+                        to="org.district",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="party_org",
+                        to="org.grid",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="org.partyorg",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '党组织',
-                'verbose_name_plural': '党组织',
-                'ordering': ['level', 'id'],
+                "verbose_name": "党组织",
+                "verbose_name_plural": "党组织",
+                "ordering": ["level", "id"],
             },
         ),
         migrations.CreateModel(
-            name='PartyCentralHousehold',
+            name="PartyCentralHousehold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('unit', models.CharField(blank=True, max_length=10, verbose_name='单元')),
-                ('room', models.CharField(max_length=10, verbose_name='室')),
-                ('head_name', models.CharField(max_length=40, verbose_name='户主')),
-                ('looks_after', models.JSONField(blank=True, default=list, help_text='所联系的房间,如 ["1单元301"]', verbose_name='联系户')),
-                ('building', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.building')),
-                ('party_group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='central_households', to='org.partyorg')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("unit", models.CharField(blank=True, max_length=10, verbose_name="单元")),
+                ("room", models.CharField(max_length=10, verbose_name="室")),
+                ("head_name", models.CharField(max_length=40, verbose_name="户主")),
+                (
+                    "looks_after",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='所联系的房间,如 ["1单元301"]',
+                        verbose_name="联系户",
+                    ),
+                ),
+                (
+                    "building",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.building",
+                    ),
+                ),
+                (
+                    "party_group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="central_households",
+                        to="org.partyorg",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '党员中心户',
-                'verbose_name_plural': '党员中心户',
+                "verbose_name": "党员中心户",
+                "verbose_name_plural": "党员中心户",
             },
         ),
         migrations.CreateModel(
-            name='Street',
+            name="Street",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=50, verbose_name='名称')),
-                ('color', models.CharField(default='#3b82f6', max_length=9, verbose_name='地图颜色')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='streets', to='org.district')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=50, verbose_name="名称")),
+                (
+                    "color",
+                    models.CharField(default="#3b82f6", max_length=9, verbose_name="地图颜色"),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="streets",
+                        to="org.district",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '街道',
-                'verbose_name_plural': '街道',
-                'ordering': ['code'],
+                "verbose_name": "街道",
+                "verbose_name_plural": "街道",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('district_leader', '区级领导'), ('district_admin', '区级管理员'), ('auditor', '区级审计员'), ('street_staff', '街道工作人员'), ('street_leader', '街道负责人'), ('community_staff', '社区工作人员'), ('grid_worker', '网格员'), ('department_staff', '部门人员')], max_length=20, verbose_name='角色')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('community', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='org.community')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='org.department')),
-                ('district', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='org.district')),
-                ('grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='org.grid')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to=settings.AUTH_USER_MODEL)),
-                ('street', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='org.street')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("district_leader", "区级领导"),
+                            ("district_admin", "区级管理员"),
+                            ("auditor", "区级审计员"),
+                            ("street_staff", "街道工作人员"),
+                            ("street_leader", "街道负责人"),
+                            ("community_staff", "社区工作人员"),
+                            ("grid_worker", "网格员"),
+                            ("department_staff", "部门人员"),
+                        ],
+                        max_length=20,
+                        verbose_name="角色",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "community",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="org.community",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="org.department",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="org.district",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="org.grid",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "street",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="org.street",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '角色',
-                'verbose_name_plural': '角色',
+                "verbose_name": "角色",
+                "verbose_name_plural": "角色",
             },
         ),
         migrations.AddField(
-            model_name='partyorg',
-            name='street',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='party_org', to='org.street'),
+            model_name="partyorg",
+            name="street",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="party_org",
+                to="org.street",
+            ),
         ),
         migrations.AddField(
-            model_name='grid',
-            name='street',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='org.street'),
+            model_name="grid",
+            name="street",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="grids", to="org.street"
+            ),
         ),
         migrations.AddField(
-            model_name='department',
-            name='street',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='units', to='org.street'),
+            model_name="department",
+            name="street",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="units",
+                to="org.street",
+            ),
         ),
         migrations.AddField(
-            model_name='community',
-            name='street',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='communities', to='org.street'),
+            model_name="community",
+            name="street",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="communities",
+                to="org.street",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='building',
-            constraint=models.UniqueConstraint(fields=('road', 'number', 'compound', 'building_no'), name='building_address_unique'),
+            model_name="building",
+            constraint=models.UniqueConstraint(
+                fields=("road", "number", "compound", "building_no"), name="building_address_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridteammember',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'department_member'), _negated=True), ('department__isnull', False), _connector='OR'), name='department_member_has_department'),
+            model_name="gridteammember",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "department_member"), _negated=True),
+                    ("department__isnull", False),
+                    _connector="OR",
+                ),
+                name="department_member_has_department",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='street',
-            constraint=models.UniqueConstraint(fields=('district', 'name'), name='street_name_unique'),
+            model_name="street",
+            constraint=models.UniqueConstraint(
+                fields=("district", "name"), name="street_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('community__isnull', True), ('department__isnull', True), ('district__isnull', False), ('grid__isnull', True), ('kind__in', ['district_leader', 'district_admin', 'auditor']), ('street__isnull', True)), models.Q(('community__isnull', True), ('department__isnull', True), ('district__isnull', True), ('grid__isnull', True), ('kind__in', ['street_staff', 'street_leader']), ('street__isnull', False)), models.Q(('community__isnull', False), ('department__isnull', True), ('district__isnull', True), ('grid__isnull', True), ('kind', 'community_staff'), ('street__isnull', True)), models.Q(('community__isnull', True), ('department__isnull', True), ('district__isnull', True), ('grid__isnull', False), ('kind', 'grid_worker'), ('street__isnull', True)), models.Q(('community__isnull', True), ('department__isnull', False), ('district__isnull', True), ('grid__isnull', True), ('kind', 'department_staff'), ('street__isnull', True)), _connector='OR'), name='role_bound_to_its_level'),
+            model_name="role",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("community__isnull", True),
+                        ("department__isnull", True),
+                        ("district__isnull", False),
+                        ("grid__isnull", True),
+                        ("kind__in", ["district_leader", "district_admin", "auditor"]),
+                        ("street__isnull", True),
+                    ),
+                    models.Q(
+                        ("community__isnull", True),
+                        ("department__isnull", True),
+                        ("district__isnull", True),
+                        ("grid__isnull", True),
+                        ("kind__in", ["street_staff", "street_leader"]),
+                        ("street__isnull", False),
+                    ),
+                    models.Q(
+                        ("community__isnull", False),
+                        ("department__isnull", True),
+                        ("district__isnull", True),
+                        ("grid__isnull", True),
+                        ("kind", "community_staff"),
+                        ("street__isnull", True),
+                    ),
+                    models.Q(
+                        ("community__isnull", True),
+                        ("department__isnull", True),
+                        ("district__isnull", True),
+                        ("grid__isnull", False),
+                        ("kind", "grid_worker"),
+                        ("street__isnull", True),
+                    ),
+                    models.Q(
+                        ("community__isnull", True),
+                        ("department__isnull", False),
+                        ("district__isnull", True),
+                        ("grid__isnull", True),
+                        ("kind", "department_staff"),
+                        ("street__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="role_bound_to_its_level",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='department',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'district'), ('street__isnull', True)), models.Q(('kind', 'street_unit'), ('street__isnull', False)), _connector='OR'), name='department_street_matches_kind'),
+            model_name="department",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "district"), ("street__isnull", True)),
+                    models.Q(("kind", "street_unit"), ("street__isnull", False)),
+                    _connector="OR",
+                ),
+                name="department_street_matches_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='community',
-            constraint=models.UniqueConstraint(fields=('street', 'name'), name='community_name_unique'),
+            model_name="community",
+            constraint=models.UniqueConstraint(
+                fields=("street", "name"), name="community_name_unique"
+            ),
         ),
     ]

@@ -1,0 +1,62 @@
+"""The `yiwang` command's own subcommands, run in-process against the test database."""
+
+import json
+
+from tests.conftest import square
+from yiwang.cli import main
+from yiwang.org.models import Grid
+from yiwang.org.services import api_token_user
+
+
+def test_token_create_prints_key_alone_on_last_line(tree, worker_a, capsys):
+    assert main(["token", "create", "worker_a", "手机"]) == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert api_token_user(key) == worker_a
+
+
+def test_token_for_unknown_user(tree, capsys):
+    assert main(["token", "create", "nobody"]) == 2
+    assert "nobody" in capsys.readouterr().err
+
+
+def test_import_grids_dry_run_then_commit(tree, tmp_path, capsys):
+    path = tmp_path / "g.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {
+            "street": "合肥路街道",
+            "community": "紫云社区",
+            "code": "NEW1",
+            "name": "新网格",
+        },
+        "geometry": square(4),
+    }
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    assert main(["import", "grids", str(path)]) == 0
+    assert "试运行" in capsys.readouterr().out
+    assert not Grid.objects.filter(code="NEW1").exists()
+    assert main(["import", "grids", str(path), "--commit"]) == 0
+    assert Grid.objects.get(code="NEW1").community == tree.community_b
+
+
+def test_import_grids_with_problems_exits_nonzero(tree, tmp_path, capsys):
+    path = tmp_path / "g.geojson"
+    path.write_text("{broken")
+    assert main(["import", "grids", str(path), "--commit"]) == 1
+    out = capsys.readouterr().out
+    assert "JSON" in out and "未写入任何数据" in out
+
+
+def test_export_grids(tree, tmp_path):
+    out = tmp_path / "grids.geojson"
+    assert main(["export", "grids", "-o", str(out)]) == 0
+    assert len(json.loads(out.read_text())["features"]) == 4
+
+
+def test_export_buildings_xlsx(tree, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "b.xlsx"
+    assert main(["export", "buildings", "-o", str(out)]) == 0
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert rows[0][0] == "道路" and len(rows) == 11  # header + the 10 buildings
