@@ -80,7 +80,6 @@ def _database(url: str | None) -> dict:
                     "PRAGMA temp_store=MEMORY;"
                 ),
             },
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     import dj_database_url
 
