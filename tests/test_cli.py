@@ -60,3 +60,37 @@ def test_export_buildings_xlsx(tree, tmp_path):
     assert main(["export", "buildings", "-o", str(out)]) == 0
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert rows[0][0] == "道路" and len(rows) == 11  # header + the 10 buildings
+
+
+def _run(*args, env=None):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    yiwang = Path(sys.executable).parent / "yiwang"
+    return subprocess.run(
+        [str(yiwang), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_wrong_database_url_is_named_not_a_traceback(tmp_path):
+    for url, words in (
+        ("foo://x", "DATABASE_URL"),
+        ("postgresql://x", "names no database"),
+        ("postgresql://postgres@127.0.0.1:1/nope", "无法使用数据库"),
+    ):
+        result = _run("migrate", env={"DATABASE_URL": url, "YIWANG_VAR": str(tmp_path)})
+        assert result.returncode == 2, (url, result.stderr)
+        assert words in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_bad_boolean_setting(tmp_path):
+    result = _run("check", env={"DEBUG": "maybe", "YIWANG_VAR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "DEBUG=maybe" in result.stderr

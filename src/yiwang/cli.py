@@ -266,24 +266,30 @@ OWN_COMMANDS = {"demo", "serve", "worker", "import", "export", "district", "toke
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in OWN_COMMANDS or argv[:1] in (["-h"], ["--help"]):
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        try:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db.utils import OperationalError
+
+    try:
+        if argv and argv[0] in OWN_COMMANDS or argv[:1] in (["-h"], ["--help"]):
+            args = build_parser().parse_args(argv)
             _setup()
-        except Exception as exc:  # a bad setting is the user's to fix, not a traceback
-            from django.core.exceptions import ImproperlyConfigured
+            return args.func(args) or 0
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.settings")
+        from django.core.management import execute_from_command_line
 
-            if isinstance(exc, ImproperlyConfigured):
-                print(f"配置错误: {exc}", file=sys.stderr)
-                return 2
-            raise
-        return args.func(args) or 0
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(["yiwang", *argv])
-    return 0
+        execute_from_command_line(["yiwang", *argv])
+        return 0
+    # A bad setting or an unreachable database is the user's to fix: say so, no traceback.
+    except ImproperlyConfigured as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(
+            f"无法使用数据库: {first}\n请检查 DATABASE_URL 或数据库服务是否已启动。",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -97,6 +97,10 @@ def _database(url: str | None) -> dict:
         raise ImproperlyConfigured(
             f"DATABASE_URL={url!r}: only postgresql:// and sqlite:// are supported"
         )
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={url!r} names no database; use e.g. postgresql://user@host:5432/yiwang"
+        )
     return config
 
 

@@ -189,3 +189,20 @@ def test_party_chain_mirrors_the_tree(tree):
         "区委",
         "街道党工委",
     ]
+
+
+def test_admin_pages_render(client, tree, admin_user):
+    login(client, admin_user)
+    for url in (
+        "/admin/",
+        "/admin/org/grid/",
+        f"/admin/org/grid/{tree.grid_a1.id}/change/",
+        "/admin/org/street/",
+        "/admin/org/building/",
+        "/admin/org/department/",
+        "/admin/org/role/",
+        "/admin/org/partyorg/",
+        "/admin/geo/road/",
+        "/admin/geo/compound/",
+    ):
+        assert client.get(url).status_code == 200, url
