@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
 
+from yiwang.cases.errors import CaseConflict
 from yiwang.org.services import api_token_user
 
 
@@ -75,7 +76,7 @@ def on_http_error(request, exc: HttpError):
 
 
 # Each app's router, mounted at /api/v1/<app>/.
-ROUTERS = ["org", "geo", "registry"]
+ROUTERS = ["org", "geo", "registry", "cases"]
 
 
 def _mount():
@@ -83,6 +84,12 @@ def _mount():
 
     for app in ROUTERS:
         api.add_router(f"/{app}/", import_module(f"yiwang.{app}.api").router)
+    api.add_router("/wall/", import_module("yiwang.cases.api").wall_router)
+
+
+@api.exception_handler(CaseConflict)
+def on_conflict(request, exc: CaseConflict):
+    return api.create_response(request, exc.as_dict(), status=409)
 
 
 _mount()

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "yiwang.org",
     "yiwang.geo",
     "yiwang.registry",
+    "yiwang.cases",
     "yiwang.web",
 ]
 
@@ -199,6 +200,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 YIWANG_DISTRICT_CODE = os.environ.get("YIWANG_DISTRICT_CODE", "SB")
 # A tile URL for the map's basemap; empty means no basemap (intranets have no internet).
 YIWANG_TILE_URL = os.environ.get("YIWANG_TILE_URL", "")
+# Ways to reach people besides in-app notices (dotted paths to cases.notify.Transport classes).
+YIWANG_NOTIFY_TRANSPORTS = env_list(
+    "YIWANG_NOTIFY_TRANSPORTS", ["yiwang.cases.notify.EmailTransport"]
+)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # How often a process checks whether the grid set changed, for its point → grid index.
 YIWANG_GRID_INDEX_CHECK_SECONDS = env_int("YIWANG_GRID_INDEX_CHECK_SECONDS", 2)
 
