@@ -41,7 +41,11 @@ def error(request, status: int, code: str, message: str, field: str | None = Non
 @api.exception_handler(NinjaValidationError)
 def on_validation(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body", "path", "form")]
+    loc = [str(p) for p in first.get("loc", [])]
+    # ("body", "<param name>", "field") → "field": clients know fields, not our parameter names.
+    if loc[:1] == ["body"] and len(loc) > 2:
+        loc = loc[2:]
+    loc = [p for p in loc if p not in ("query", "body", "path", "form", "file")]
     field = ".".join(loc) or None
     message = first.get("msg", "invalid input")
     return error(request, 400, "invalid", f"{field}: {message}" if field else message, field)

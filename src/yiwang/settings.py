@@ -119,6 +119,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    # For its bundled Swagger UI: the API docs must work without a CDN.
+    "ninja",
     "yiwang.org",
     "yiwang.geo",
     "yiwang.registry",
@@ -129,6 +131,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Grid GeoJSON at district scale is ~0.5 MB; phones on slow links need it compressed.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -338,6 +338,16 @@ TABLE = [
         unit="3",
         floor="18",
     ),
+    # Decided: without a road, "N号" after a compound is the building.
+    _row("紫云台小区3号2单元", "", compound="紫云台小区", building="3", unit="2"),
+    _row("伊春路168ー1号", "", road="伊春路", number="168-1"),
+    _row(
+        "伊春路168号3号楼下有垃圾",
+        "下有垃圾",
+        road="伊春路",
+        number="168",
+        building="3",
+    ),
     # --- Compounds ----------------------------------------------------------------------
     _row("紫云台小区", "", compound="紫云台小区"),
     _row("福彩大厦", "", compound="福彩大厦"),
@@ -348,6 +358,15 @@ TABLE = [
         number="168",
         compound="纺织宿舍",
         building="3",
+    ),
+    # A 社区 with nothing after it that looks like a road or number is read as a compound.
+    _row("贮水山社区3号楼", "", compound="贮水山社区", building="3"),
+    _row(
+        "家住贮水山社区延安三路20号",
+        "家住",
+        road="延安三路",
+        number="20",
+        compound="贮水山社区",
     ),
     _row("登州路56号青岛啤酒博物馆", "青岛啤酒博物馆", road="登州路", number="56"),
     # --- Hotline sentences ---------------------------------------------------------------
@@ -365,6 +384,7 @@ TABLE = [
         compound="紫云台小区",
     ),
     _row("垃圾车停在华阳路上", "垃圾车停在上", road="华阳路"),
+    _row("我们一路走到伊春路", "我们一路走到", road="伊春路"),
     _row("🏠伊春路168号😀", "", road="伊春路", number="168"),
     # --- Nothing to parse ---------------------------------------------------------------
     _row("", ""),
@@ -451,7 +471,7 @@ def test_known_compound_blocks_a_road_inside_it() -> None:
 
 
 def test_known_names_accept_any_collection() -> None:
-    for roads in (["伊春路"], ("伊春路",), {"伊春路"}, frozenset({"伊春路"})):
+    for roads in (["伊春路"], ("伊春路",), {"伊春路"}, frozenset({"伊春路"}), "伊春路"):
         assert parse_address("伊春路168号", known_roads=roads).road == "伊春路"
 
 
@@ -561,7 +581,9 @@ def well_formed_address(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
         if room:
             # A bare trailing room number is only unambiguous after a building or unit.
             bare_ok = bool(building or unit)
-            parts.append(room + draw(st.sampled_from(["室", "户", ""] if bare_ok else ["室", "户"])))
+            parts.append(
+                room + draw(st.sampled_from(["室", "户", ""] if bare_ok else ["室", "户"]))
+            )
     expected.update(building=building or "", unit=unit or "", room=room or "")
     return "".join(parts), expected
 
@@ -589,7 +611,9 @@ def test_parse_never_raises(text: str) -> None:
 
 
 ADDRESSY = st.text(
-    alphabet=st.sampled_from(list("伊春路铁山号甲之楼栋单元层室户小区花园里院街道社市北区青岛0123456789-－ ，一二三十"))
+    alphabet=st.sampled_from(
+        list("伊春路铁山号甲之楼栋单元层室户小区花园里院街道社市北区青岛0123456789-－ ，一二三十")
+    )
 )
 
 

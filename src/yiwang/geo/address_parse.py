@@ -74,9 +74,9 @@ class ParsedAddress:
 # --------------------------------------------------------------------------------------------
 
 _WS_RE = re.compile(r"\s+")
-# Dash look-alikes between digits ("168－1", "168—1", "3~5") all mean a range or sub-number.
-# NFKC has already turned the full-width forms into "-" and "~".
-_DASH_RE = re.compile(r"(?<=[0-9])[-~\u2010-\u2015\u2212\u301c]+(?=[0-9])")
+# Dash look-alikes between digits ("168－1", "168—1", "3~5", IME "168ー1") all mean a range or
+# sub-number. NFKC has already turned the full-width forms into "-" and "~".
+_DASH_RE = re.compile(r"(?<=[0-9])[-~\u2010-\u2015\u2212\u2500\u301c\u30fc]+(?=[0-9])")
 # "3#楼", "3#" are common shorthand for 3号楼 / 3号.
 _HASH_RE = re.compile(r"(?<=[0-9])#")
 # Everything that is not a letter or digit goes, except a "-" with a digit on both sides.
@@ -100,7 +100,10 @@ _CN_NUM_RE = re.compile(r"[零〇一二三四五六七八九十百]+(?=号|单�
 
 
 def _cn_to_int_text(run: str) -> str:
-    """"三" → "3", "二十三" → "23", "一百零八" → "108", "五零一" → "501" (digit by digit)."""
+    """Chinese numeral run to digits.
+
+    "三" → "3", "二十三" → "23", "一百零八" → "108"; without 十/百 digit by digit: "五零一" → "501".
+    """
     if "十" not in run and "百" not in run:
         return "".join(str(_CN_DIGITS[ch]) for ch in run)
     total = 0
@@ -127,14 +130,25 @@ def normalize(text: str) -> str:
     if not text:
         return ""
     s = unicodedata.normalize("NFKC", text)
-    s = _WS_RE.sub("", s)
-    s = _DASH_RE.sub("-", s)
-    s = _HASH_RE.sub("号", s)
-    s = _JUNK_RE.sub("", s)
-    s = _CN_NUM_RE.sub(lambda m: _cn_to_int_text(m.group(0)), s)
-    # Removing characters can bring Hangul jamo together that NFKC composes; one more pass keeps
-    # the function idempotent on arbitrary input (a no-op for Chinese text).
-    return unicodedata.normalize("NFKC", s)
+    # Fast path: text that is all letters and digits has nothing to strip (most real input);
+    # "ー" is a letter to Unicode but an IME dash here.
+    stripped = not s.isalnum() or "ー" in s
+    if stripped:
+        s = _WS_RE.sub("", s)
+        s = _DASH_RE.sub("-", s)
+        if "#" in s:
+            s = _HASH_RE.sub("号", s)
+        s = _JUNK_RE.sub("", s)
+    s = _CN_NUM_RE.sub(_cn_numeral_to_digits, s)
+    if stripped:
+        # Removing characters can bring Hangul jamo together that NFKC composes; one more pass
+        # keeps the function idempotent on arbitrary input (a no-op for Chinese text).
+        s = unicodedata.normalize("NFKC", s)
+    return s
+
+
+def _cn_numeral_to_digits(m: re.Match[str]) -> str:
+    return _cn_to_int_text(m.group(0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,10 +200,10 @@ _ROAD_BODY_EXCLUDED = frozenset("路街巷")
 # Cut the body after these: they never occur in a road name.
 _ROAD_STRONG_MARKERS = re.compile(
     r"反映|位于|投诉|举报|地址|地点|住在|家住|门口|对面|附近|楼下|楼上|楼道|小区|社区|号楼|单元"
-    r"|[在住的号层室户院这那条们请]"
+    r"|[在住的号层室户院这那条们请到从往]"
 )
 # These may occur in road names ("和平路", "市场三路", "于家路"), so they only cut long bodies.
-_ROAD_WEAK_MARKERS = re.compile(r"[和与及或近靠沿临是至往到从向区市省楼里村城园苑于]")
+_ROAD_WEAK_MARKERS = re.compile(r"[和与及或近靠沿临是至向区市省楼里村城园苑于]")
 _ROAD_NAME_TAIL = frozenset("一二三四五六七八九十东西南北中支大")
 _ROAD_STOPWORDS = frozenset(
     {
@@ -226,6 +240,10 @@ _NUMBER_AFTER_ROAD_RE = re.compile(
     r"|(?P<e>[甲乙丙丁])?(?![-0-9号单元层室户楼栋幢座点时分秒米元块个人辆天年月日岁次平斤吨公期]))"
 )
 
+# A house number anywhere; used only to decide whether a community is followed by a house number.
+_SEGMENT_NUMBER_RE = re.compile(r"[0-9]+(?:-[0-9]+)?(?:号(?!楼(?!道))|[甲乙丙丁]号|之[0-9]+号)")
+
+
 # --------------------------------------------------------------------------------------------
 # Everything after (or before) the road
 # --------------------------------------------------------------------------------------------
@@ -247,22 +265,20 @@ _SEGMENT_START = frozenset("0123456789第ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
 # After bare digits these say "a quantity or a time", not a room ("早晨7点").
 _QUANTITY_CHARS = frozenset("点时分秒米元块个人辆天年月日岁次平斤吨公期号楼")
 
-_COMPOUND_MULTI_SUFFIXES = (
-    "小区",
-    "花园",
-    "新村",
-    "公寓",
-    "大厦",
-    "家园",
-    "广场",
-    "社区",
-    "山庄",
-    "公馆",
-    "宿舍",
+_COMPOUND_MULTI = "小区|花园|新村|公寓|大厦|家园|广场|社区|山庄|公馆|宿舍"
+_COMPOUND_SINGLE = "苑院里城村"
+# One name character: CJK, not a stop character, and never the start of "小区" ("小区后院").
+_COMPOUND_BODY = rf"(?:(?!小区)(?![{_STOP_CLASS}])[{_CJK}])"
+# A name needs one character before a two-character suffix ("某小区") and two before a
+# one-character suffix ("广兴里", but not "后院"/"家里"). The first two-character suffix in the
+# run wins over an earlier one-character one ("万科城市花园"): the multi alternative is tried
+# in full first. A phase ("海信花园二期") and a trailing 小区 ("幸福村小区") stay with the name.
+_COMPOUND_RE = re.compile(
+    rf"(?!{_COMPOUND_MULTI})"
+    rf"(?:{_COMPOUND_BODY}{{1,14}}?(?:{_COMPOUND_MULTI})"
+    rf"|{_COMPOUND_BODY}{{2,14}}?[{_COMPOUND_SINGLE}])"
+    r"(?:[0-9一二三四五六七八九十]+期)?(?:小区)?"
 )
-_COMPOUND_SINGLE_SUFFIXES = frozenset("苑院里城村")
-_COMPOUND_MAX_BODY = 14
-_COMPOUND_PHASE_RE = re.compile(r"[0-9一二三四五六七八九十]+期")
 _FIELDS = (
     "province",
     "city",
@@ -326,6 +342,8 @@ def _names_matcher(names: frozenset[str]) -> re.Pattern[str] | None:
 def _matcher_for(names: Collection[str] | None) -> re.Pattern[str] | None:
     if not names:
         return None
+    if isinstance(names, str):  # a single name, not a collection of characters
+        names = (names,)
     # Callers normally pass the same frozenset every time; its hash is cached, so the lru_cache
     # lookup is cheap. Other collections are converted (O(n)) on each call.
     key = names if isinstance(names, frozenset) else frozenset(names)
@@ -416,10 +434,6 @@ def _parse(
     return ParsedAddress(raw=raw, normalized=s, rest="".join(rest), **fields)
 
 
-# Used only to decide whether a community is followed by a house number.
-_SEGMENT_NUMBER_RE = re.compile(r"[0-9]+(?:-[0-9]+)?(?:号(?!楼(?!道))|[甲乙丙丁]号|之[0-9]+号)")
-
-
 def _strip_admin(s: str, fields: dict[str, str], rest: list[str]) -> int:
     """Record 中国/province/city/district/street office; return where the address proper starts."""
     m = _ADMIN_RE.match(s)
@@ -471,7 +485,7 @@ def _find_road(
                 continue
             # A road followed by a house number beats a longer one that is not; then the
             # longest; then the first.
-            key = (0 if b < n and s[b].isdigit() else 1, a - b, a)
+            key = (0 if b < n and "0" <= s[b] <= "9" else 1, a - b, a)
             if best_key is None or key < best_key:
                 best_key, best = key, (a, b)
         if best is not None:
@@ -520,17 +534,9 @@ def _find_road_by_pattern(
 
 def _trim_road_body(body: str) -> str:
     """Drop leading sentence text from the characters before a road suffix."""
-    last = None
-    for last in _ROAD_STRONG_MARKERS.finditer(body):
-        pass
-    if last is not None:
-        body = body[last.end() :]
+    body = _after_last(_ROAD_STRONG_MARKERS, body)
     if len(body) > 4:
-        last = None
-        for last in _ROAD_WEAK_MARKERS.finditer(body):
-            pass
-        if last is not None:
-            body = body[last.end() :]
+        body = _after_last(_ROAD_WEAK_MARKERS, body)
     if len(body) > 6:
         # No marker at all: keep a two-character name plus its numeral/direction tail
         # ("...延安三" → "延安三"), the commonest shape of road names here.
@@ -539,6 +545,14 @@ def _trim_road_body(body: str) -> str:
             tail -= 1
         body = body[max(0, tail - 2) :]
     return body
+
+
+def _after_last(pattern: re.Pattern[str], text: str) -> str:
+    """The part of ``text`` after the last match of ``pattern`` (all of it when none)."""
+    cut = 0
+    for m in pattern.finditer(text):
+        cut = m.end()
+    return text[cut:]
 
 
 def _canonical_number(m: re.Match[str], *suffix_groups: str) -> str:
@@ -551,39 +565,9 @@ def _canonical_number(m: re.Match[str], *suffix_groups: str) -> str:
 
 
 def _match_compound(s: str, pos: int, end: int) -> int:
-    """End of a compound name starting at ``pos`` (pattern rules), or -1.
-
-    A name needs at least one character before a two-character suffix ("某小区") and two before a
-    one-character suffix ("广兴里", but not "后院"/"家里"). The first two-character suffix in the
-    run wins over an earlier one-character one ("万科城市花园"); the name may not run through
-    "小区", so "小区后院" has no compound.
-    """
-    limit = min(end, pos + _COMPOUND_MAX_BODY + 2)
-    single_end = -1
-    i = pos
-    while i < limit:
-        ch = s[i]
-        if not _is_cjk(ch) or ch in _STOP_CHARS:
-            break
-        for suffix in _COMPOUND_MULTI_SUFFIXES:
-            if s.startswith(suffix, i) and i + len(suffix) <= end:
-                if i == pos:
-                    return -1 if suffix == "小区" else single_end
-                return _extend_compound(s, i + len(suffix), end)
-        if ch in _COMPOUND_SINGLE_SUFFIXES and i - pos >= 2 and single_end < 0:
-            single_end = i + 1
-        i += 1
-    return _extend_compound(s, single_end, end) if single_end > 0 else -1
-
-
-def _extend_compound(s: str, e: int, end: int) -> int:
-    """Keep a phase ("海信花园二期") and a trailing 小区 ("幸福村小区") with the compound."""
-    m = _COMPOUND_PHASE_RE.match(s, e, end)
-    if m:
-        e = m.end()
-    if s.startswith("小区", e) and e + 2 <= end:
-        e += 2
-    return e
+    """End of a compound name starting at ``pos`` (pattern rules), or -1."""
+    m = _COMPOUND_RE.match(s, pos, end)
+    return m.end() if m else -1
 
 
 def _parse_gap(s: str, a: int, b: int, f: dict[str, str], rest: list[str]) -> None:

@@ -56,6 +56,7 @@ def map_page(request):
         "gridUrl": reverse("api:grid_detail", kwargs={"grid_id": 0}).replace("/0", "/{id}"),
         "resolveUrl": reverse("api:resolve"),
         "locateUrl": reverse("api:locate_point"),
+        "loginUrl": reverse("web:login"),
         "strings": _map_strings(),
     }
     return render(
