@@ -25,7 +25,8 @@ assets: $(VENV)/.installed $(VENDOR_STAMP)
 
 # Compiled catalogues are committed; recompile when msgfmt is at hand so edits take effect.
 messages: $(VENV)/.installed
-	@if command -v msgfmt >/dev/null 2>&1; then cd src/yiwang && ../../$(YIWANG) compilemessages -v 0; fi
+	@if command -v msgfmt >/dev/null 2>&1 && test -d src/yiwang/locale; then \
+		$(YIWANG) compilemessages -v 0 --ignore '.venv/*' --ignore 'node_modules/*'; fi
 
 demo: install
 	$(YIWANG) demo

@@ -231,13 +231,37 @@ def rates(
     scope = scope_for(request.user)
     if scope.is_empty and not scope.department_ids:
         raise PermissionDenied("rates")
-    if not scope.everything and not (street_id or community_id or grid_id or department_id):
-        raise ValidationError({"street_id": ["请指定统计范围"]})
+    if not scope.everything:
+        if not (street_id or community_id or grid_id or department_id):
+            raise ValidationError({"street_id": ["请指定统计范围"]})
+        if not _rates_in_scope(scope, street_id, community_id, grid_id, department_id):
+            raise PermissionDenied("rates")
     end = end or timezone.now()
     start = start or end - timedelta(days=30)
     if start >= end:
         raise ValidationError({"start": ["开始时间须早于结束时间"]})
     return all_rates(Where(street_id, community_id, grid_id, department_id), start, end)
+
+
+def _rates_in_scope(scope, street_id, community_id, grid_id, department_id) -> bool:
+    """A desk may see the figures of its own node and below; a department its own."""
+    from yiwang.org.models import Community, Grid
+
+    if department_id and department_id not in scope.department_ids:
+        return False
+    if street_id and street_id not in scope.street_ids:
+        return False
+    if community_id:
+        community = Community.objects.filter(id=community_id).first()
+        if community is None or not (
+            community.id in scope.community_ids or community.street_id in scope.street_ids
+        ):
+            return False
+    if grid_id:
+        grid = Grid.objects.filter(id=grid_id).first()
+        if grid is None or not scope.covers_grid(grid):
+            return False
+    return True
 
 
 @router.get("/by-number/{number}", response=CaseDetailOut)

@@ -84,14 +84,14 @@ def wall_review(
     again for phone and ID numbers."""
     if not _can_review(actor, post.case):
         raise PermissionDenied("wall_review")
-    if summary is not None:
-        post.summary = summary
-    if reply is not None:
-        post.reply = reply
-    for field in ("summary", "reply"):
-        value = getattr(post, field)
+    texts = {
+        "summary": post.summary if summary is None else summary,
+        "reply": post.reply if reply is None else reply,
+    }
+    for field, value in texts.items():
         if PHONE.search(value) or ID_NUMBER.search(value):
             raise ValidationError({field: [_("仍含有电话或身份证号,请删除后发布")]})
+    post.summary, post.reply = texts["summary"], texts["reply"]
     post.status = WallPost.Status.PUBLISHED if approve else WallPost.Status.WITHDRAWN
     post.reviewed_by = actor
     post.published_at = timezone.now() if approve else None
