@@ -80,7 +80,7 @@ def on_http_error(request, exc: HttpError):
 
 
 # Each app's router, mounted at /api/v1/<app>/.
-ROUTERS = ["org", "geo", "registry", "cases"]
+ROUTERS = ["org", "geo", "registry", "cases", "intake"]
 
 
 def _mount():

@@ -144,6 +144,8 @@ def cmd_import(args) -> int:
     from yiwang.geo import services
     from yiwang.org.models import District
 
+    if args.kind == "hotline":
+        return cmd_import_hotline(args)
     dry_run = not args.commit
     if args.kind == "grids":
         district = District.objects.order_by("id").first()
@@ -208,6 +210,42 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_open311(args) -> int:
+    from yiwang.intake.keys import api_client_create, api_client_revoke
+    from yiwang.intake.models import ApiClient
+
+    if args.action == "create":
+        if ApiClient.objects.filter(name=args.name).exists():
+            print(f"已有名为 {args.name} 的接入系统", file=sys.stderr)
+            return 2
+        _client, key = api_client_create(actor=None, name=args.name, rate_per_minute=args.rate)
+        print(f"已为 {args.name} 签发 Open311 api_key (只显示一次):")
+        print(key)
+        return 0
+    client = ApiClient.objects.filter(name=args.name, revoked_at__isnull=True).first()
+    if client is None:
+        print(f"没有有效的接入系统 {args.name}", file=sys.stderr)
+        return 2
+    api_client_revoke(actor=None, client=client)
+    print(f"已吊销 {args.name} 的 api_key")
+    return 0
+
+
+def cmd_import_hotline(args) -> int:
+    from yiwang.intake.hotline import tickets_import
+
+    report = tickets_import(actor=None, path=args.file, commit=args.commit)
+    print(
+        f"总计 {report.total} 行;新建事件 {report.created},重复工单 {report.replayed},"
+        f"待补地址 {report.waiting};问题 {len(report.problems)} 个"
+    )
+    for row, column, message in report.problems[:200]:
+        print(f"  - 第 {row} 行 [{column}] {message}")
+    if not args.commit:
+        print("试运行,未写入;加 --commit 写入无问题的行。")
+    return 1 if report.problems and not report.total else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yiwang", description="Yiwang 一网治理")
     sub = parser.add_subparsers(dest="command")
@@ -235,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     imp = sub.add_parser("import", help="导入网格 (GeoJSON) 或地址库 (csv/xlsx)")
-    imp.add_argument("kind", choices=["grids", "roads", "buildings"])
+    imp.add_argument("kind", choices=["grids", "roads", "buildings", "hotline"])
     imp.add_argument("file")
     imp.add_argument("--commit", action="store_true", help="写入 (默认只检查)")
     imp.set_defaults(func=cmd_import)
@@ -252,6 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("name")
     dc.set_defaults(func=cmd_district)
 
+    o311 = sub.add_parser("open311", help="Open311 接入系统的 api_key")
+    o311_sub = o311.add_subparsers(dest="what", required=True)
+    key = o311_sub.add_parser("key")
+    key_sub = key.add_subparsers(dest="action", required=True)
+    kc = key_sub.add_parser("create")
+    kc.add_argument("name")
+    kc.add_argument("--rate", type=int, default=600, help="每分钟请求上限")
+    kc.set_defaults(func=cmd_open311)
+    kr = key_sub.add_parser("revoke")
+    kr.add_argument("name")
+    kr.set_defaults(func=cmd_open311)
+
     token = sub.add_parser("token", help="API 令牌")
     token_sub = token.add_subparsers(dest="action", required=True)
     tc = token_sub.add_parser("create")
@@ -261,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-OWN_COMMANDS = {"demo", "serve", "worker", "import", "export", "district", "token"}
+OWN_COMMANDS = {"demo", "serve", "worker", "import", "export", "district", "token", "open311"}
 
 
 def main(argv: list[str] | None = None) -> int:

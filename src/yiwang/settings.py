@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "yiwang.geo",
     "yiwang.registry",
     "yiwang.cases",
+    "yiwang.intake",
     "yiwang.web",
 ]
 
@@ -207,6 +208,22 @@ YIWANG_TILE_URL = os.environ.get("YIWANG_TILE_URL", "")
 # Ways to reach people besides in-app notices (dotted paths to cases.notify.Transport classes).
 YIWANG_NOTIFY_TRANSPORTS = env_list(
     "YIWANG_NOTIFY_TRANSPORTS", ["yiwang.cases.notify.EmailTransport"]
+)
+# Open311 GeoReport v2.
+YIWANG_JURISDICTION_ID = os.environ.get("YIWANG_JURISDICTION_ID", "shibei.qingdao")
+YIWANG_OPEN311_CONTACT = os.environ.get("YIWANG_OPEN311_CONTACT", "市北区一网治理中心 12345")
+YIWANG_OPEN311_KEY_SERVICE = os.environ.get(
+    "YIWANG_OPEN311_KEY_SERVICE", "向区一网治理中心申请接入,管理员以 yiwang open311 key create 签发"
+)
+YIWANG_OPEN311_NOTICE = os.environ.get("YIWANG_OPEN311_NOTICE", "已受理,将按时限办理并答复。")
+YIWANG_PUBLIC_URL = os.environ.get("YIWANG_PUBLIC_URL", "http://127.0.0.1:8000")
+YIWANG_ZIPCODE = os.environ.get("YIWANG_ZIPCODE", "266000")
+# Where replies to 12345 tickets are pushed, and the secret that signs them (HMAC-SHA256).
+YIWANG_HOTLINE_REPLY_URL = os.environ.get("YIWANG_HOTLINE_REPLY_URL", "")
+YIWANG_HOTLINE_SECRET = os.environ.get("YIWANG_HOTLINE_SECRET", "")
+# Shared secrets of systems that push events (video analytics …), "source=secret,source=secret".
+YIWANG_EVENT_SECRETS = dict(
+    item.split("=", 1) for item in env_list("YIWANG_EVENT_SECRETS", []) if "=" in item
 )
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # How often a process checks whether the grid set changed, for its point → grid index.

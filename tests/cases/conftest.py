@@ -74,6 +74,8 @@ def seed_categories():
 
     if not Category.objects.exists():
         import_module("yiwang.cases.migrations.0002_seed_categories").seed(apps, None)
+        import_module("yiwang.cases.migrations.0003_other_category").seed(apps, None)
+        import_module("yiwang.cases.migrations.0004_category_keywords").seed(apps, None)
 
 
 @pytest.fixture

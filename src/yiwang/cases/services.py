@@ -35,6 +35,16 @@ from .states import (
     level_above,
 )
 
+# Called inside the reply's transaction with the replied case. Channels that must carry the
+# reply back (the 12345 hotline) register here, so this app never imports them.
+REPLY_HOOKS: list = []
+
+
+def register_reply_hook(hook) -> None:
+    if hook not in REPLY_HOOKS:
+        REPLY_HOOKS.append(hook)
+
+
 # Where a new case first lands, by handling mode.
 FIRST_LEVEL = {
     Mode.IMMEDIATE: Level.GRID,
@@ -180,7 +190,8 @@ def _begin(actor, case: Case, action: str, expected_version: int | None) -> tupl
     locked = lock_case(case.id)
     if expected_version is not None and locked.version != expected_version:
         raise stale(locked.state, allowed_actions(locked.state))
-    if not policy.can(actor, action, locked):
+    # actor=None is the system itself (intake routing, the worker); requests always carry a user.
+    if actor is not None and not policy.can(actor, action, locked):
         raise PermissionDenied(action)
     froms, _to = TRANSITIONS[action]
     if locked.state not in froms:
@@ -342,7 +353,7 @@ def case_dispatch(
             case.mode = Mode.JOINT
             fields.append("mode")
         if to_level is not None:
-            mine = policy.desk_level(actor, case)
+            mine = policy.desk_level(actor, case) if actor is not None else Level.DISTRICT
             if to_level not in LEVEL_ORDER or LEVEL_ORDER.index(to_level) > LEVEL_ORDER.index(mine):
                 raise _err("to_level", _("只能向本级或下级派单"))
             case.level = to_level
@@ -535,6 +546,8 @@ def case_reply(*, actor, case: Case, reply: str, expected_version: int | None = 
         now = timezone.now()
         case.reply, case.replied_at = reply, now
         _move(actor, case, Action.REPLY, note=reply, fields=["reply", "replied_at"])
+        for hook in REPLY_HOOKS:
+            hook(case)
     notify.case_changed(
         case, _("您反映的问题 (%(n)s) 已答复:%(r)s") % {"n": case.number, "r": reply[:80]}
     )
