@@ -14,6 +14,16 @@ def actor_label(actor) -> str:
     return actor.get_full_name() or actor.username
 
 
+# Called with each new event inside its transaction. Apps that keep figures derived from cases
+# (the brains' roll-ups) register here, so this app never imports them.
+EVENT_HOOKS: list = []
+
+
+def register_event_hook(hook) -> None:
+    if hook not in EVENT_HOOKS:
+        EVENT_HOOKS.append(hook)
+
+
 def record(
     case: Case,
     *,
@@ -25,7 +35,7 @@ def record(
     data: dict | None = None,
     at=None,
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case,
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -36,3 +46,6 @@ def record(
         data=data or {},
         created_at=at or timezone.now(),
     )
+    for hook in EVENT_HOOKS:
+        hook(case, event)
+    return event

@@ -657,6 +657,8 @@ def case_rate(*, actor, case: Case, satisfaction: str, note: str = "") -> Case:
 
 
 def _reopen(actor, case: Case, reason: str) -> None:
+    # Kept in the event: figures counted on the day it closed must be recounted.
+    previous_closed_at = case.closed_at.isoformat() if case.closed_at else None
     case.reopen_count += 1
     case.outcome = ""
     case.closed_at = None
@@ -684,7 +686,7 @@ def _reopen(actor, case: Case, reason: str) -> None:
         Action.REOPEN,
         note=reason,
         fields=fields,
-        data={"back_to": case.closed_by_id},
+        data={"back_to": case.closed_by_id, "previous_closed_at": previous_closed_at},
         to_state=State.REOPENED,
     )
     if case.closed_by_id:
