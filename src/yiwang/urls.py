@@ -1,5 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from yiwang.cases.urls import wall_patterns
 
 from .api import api
 
@@ -8,5 +13,14 @@ urlpatterns = [
     path("open311/v2/", include("yiwang.intake.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("cases/", include("yiwang.cases.urls")),
+    path("wall/", include(wall_patterns)),
+    # Uploaded photos, for signed-in users; a district install may serve them from its web
+    # server or object storage instead.
+    re_path(
+        r"^media/(?P<path>.*)$",
+        login_required(serve),
+        {"document_root": settings.MEDIA_ROOT},
+    ),
     path("", include("yiwang.web.urls")),
 ]

@@ -36,7 +36,8 @@ def test_login_page_is_chinese_and_has_no_navigation(client):
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
     assert "用户名" in html and "密码" in html and "登录" in html
-    assert response.context["nav_items"] == []
+    # Visitors see only what is public: reporting a problem and the reply wall.
+    assert nav_keys(response) == ["report", "wall"]
 
 
 def test_wrong_password_shows_an_error_and_keeps_the_username(client, worker_a):
@@ -58,8 +59,8 @@ def test_right_password_logs_in_and_goes_to_the_map(client, worker_a):
 def test_grid_worker_navigation(client, tree, worker_a):
     response = login(client, worker_a).get("/map/")
     assert response.status_code == 200
-    assert nav_keys(response) == ["map", "api"]
-    assert [i["active"] for i in response.context["nav_items"]] == [True, False]
+    assert nav_keys(response) == ["map", "queue", "report", "mine", "wall", "api"]
+    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 5
     html = response.content.decode()
     assert reverse("admin:index") not in html
     assert f"网格员 · {tree.grid_a1}" in html
@@ -67,7 +68,16 @@ def test_grid_worker_navigation(client, tree, worker_a):
 
 def test_superuser_navigation(client, admin_user):
     response = login(client, admin_user).get("/map/")
-    assert nav_keys(response) == ["map", "admin", "api"]
+    assert nav_keys(response) == [
+        "map",
+        "queue",
+        "report",
+        "mine",
+        "wall",
+        "wall_review",
+        "admin",
+        "api",
+    ]
     html = response.content.decode()
     assert f'href="{reverse("admin:index")}"' in html
     assert "系统管理员" in html
@@ -75,12 +85,13 @@ def test_superuser_navigation(client, admin_user):
 
 def test_leader_without_staff_flag_gets_no_admin_link(client, leader):
     response = login(client, leader).get("/map/")
-    assert nav_keys(response) == ["map", "api"]
+    assert nav_keys(response) == ["map", "queue", "report", "mine", "wall", "wall_review", "api"]
     assert "区级领导 · 市北区" in response.content.decode()
 
 
 def test_outsider_gets_the_map_page_but_the_api_gives_no_grids(client, outsider):
     login(client, outsider)
+    assert client.get("/").headers["Location"] == reverse("cases:mine")  # a resident's home
     assert client.get("/map/").status_code == 200
     assert client.get("/api/v1/org/grids.geojson").json()["features"] == []
 

@@ -20,8 +20,10 @@ class NavEntry:
     label: Callable[[], str]  # called per request, so the label follows the active language
     url: Callable[[], str]
     visible: Callable[[object, Scope], bool]
-    # URL names (without the "web:" namespace) under which this entry is the current page.
+    # "namespace:url_name" of the pages under which this entry is the current one.
     matches: tuple[str, ...] = ()
+    # Shown to visitors who have not signed in (residents reporting, the public wall).
+    public: bool = False
 
 
 def _everyone(user, scope: Scope) -> bool:
@@ -33,9 +35,47 @@ def _admin_site(user, scope: Scope) -> bool:
     return bool(user.is_active and user.is_staff)
 
 
+def _desk_or_department(user, scope: Scope) -> bool:
+    return not scope.is_empty or bool(scope.department_ids)
+
+
+def _reviewer(user, scope: Scope) -> bool:
+    return scope.everything or bool(scope.street_ids)
+
+
 # One table, in display order. A new page adds a line here with who may see it.
 NAV: tuple[NavEntry, ...] = (
-    NavEntry("map", lambda: _("地图"), lambda: reverse("web:map"), _everyone, ("map",)),
+    NavEntry(
+        "map", lambda: _("地图"), lambda: reverse("web:map"), _desk_or_department, ("web:map",)
+    ),
+    NavEntry(
+        "queue",
+        lambda: _("我的待办"),
+        lambda: reverse("cases:queue"),
+        _desk_or_department,
+        ("cases:queue", "cases:detail"),
+    ),
+    NavEntry(
+        "report",
+        lambda: _("上报问题"),
+        lambda: reverse("cases:new"),
+        _everyone,
+        ("cases:new",),
+        True,
+    ),
+    NavEntry(
+        "mine", lambda: _("我的上报"), lambda: reverse("cases:mine"), _everyone, ("cases:mine",)
+    ),
+    NavEntry(
+        "wall", lambda: _("回音壁"), lambda: reverse("wall:list"), _everyone, ("wall:list",), True
+    ),
+    NavEntry(
+        "wall_review",
+        lambda: _("回音壁审核"),
+        lambda: reverse("cases:wall_review"),
+        _reviewer,
+        ("cases:wall_review",),
+    ),
     NavEntry("admin", lambda: _("管理后台"), lambda: reverse("admin:index"), _admin_site),
     NavEntry("api", lambda: _("接口文档"), lambda: reverse("api:openapi-view"), _everyone),
 )
@@ -44,7 +84,11 @@ NAV: tuple[NavEntry, ...] = (
 def nav_items_for(user, current: str | None = None) -> list[dict]:
     """The navigation entries this user may see, in order; `current` is the resolved URL name."""
     if user is None or not user.is_authenticated:
-        return []
+        return [
+            {"key": e.key, "label": e.label(), "url": e.url(), "active": current in e.matches}
+            for e in NAV
+            if e.public
+        ]
     scope = scope_for(user)
     return [
         {
@@ -75,10 +119,10 @@ def role_labels_for(user) -> list[str]:
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_roles": []}
     match = getattr(request, "resolver_match", None)
-    current = match.url_name if match is not None and match.namespace == "web" else None
+    current = f"{match.namespace}:{match.url_name}" if match is not None else None
+    if user is None or not user.is_authenticated:
+        return {"nav_items": nav_items_for(user, current), "user_roles": []}
     return {
         "nav_items": nav_items_for(user, current),
         "scope": scope_for(user),

@@ -7,10 +7,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from yiwang.org.selectors import scope_for
+
 
 def home(request):
+    """Staff land on the map of their part of the district; residents on their own reports."""
     if not request.user.is_authenticated:
         return redirect("web:login")
+    scope = scope_for(request.user)
+    if scope.is_empty and not scope.department_ids:
+        return redirect("cases:mine")
     return redirect("web:map")
 
 
