@@ -60,3 +60,21 @@ def test_merge_guards(report, community_a_staff, worker_b):
         s.case_merge(actor=community_a_staff, case=a, into=a)
     with pytest.raises(ValidationError):
         s.case_merge(actor=community_a_staff, case=a, into=b)  # cannot see B1's case
+
+
+def test_follow_instead_of_reporting_again(
+    transactional_db, client, report, resident, community_a_staff, worker_a
+):
+    other = user("resident_zhao")
+    case = report()
+    login(client, other)
+    r = client.post(f"/cases/{case.id}/follow/")
+    assert r.status_code == 302 and r["Location"] == "/cases/mine/"
+    client.post(f"/cases/{case.id}/follow/")  # twice: one follower
+    assert Follower.objects.filter(case=case, user=other).count() == 1
+    assert case.number in client.get("/cases/mine/").content.decode()
+    s.case_accept(actor=community_a_staff, case=case)
+    assert Notification.objects.filter(user=other, text__contains="已受理").exists()
+    client.logout()
+    assert client.post(f"/cases/{case.id}/follow/").status_code == 302  # to the login page
+    assert Follower.objects.filter(case=case).count() == 2  # the reporter and the follower

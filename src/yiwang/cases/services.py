@@ -181,6 +181,21 @@ def case_report(
     return case
 
 
+def case_follow(*, actor, case: Case) -> Follower:
+    """ "Follow it instead": a signed-in resident follows an open case rather than reporting it
+    again, and hears its outcome with the reporter. Idempotent; refuses anonymous visitors and
+    closed cases."""
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied("follow")
+    if not case.is_open:
+        raise _err("case", _("该事件已办结,无法跟进"))
+    with transaction.atomic():
+        follower, created = Follower.objects.get_or_create(case=case, user=actor)
+        if created:
+            events.record(case, actor=actor, action=Action.NOTE, note=_("群众跟进此事件"))
+    return follower
+
+
 # -- the transition machinery ----------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("new/", views.report_new, name="new"),
     path("new/nearby/", views.report_nearby, name="nearby"),
+    path("<int:case_id>/follow/", views.follow, name="follow"),
     path("new/done/", views.report_done, name="reported"),
     path("mine/", views.mine, name="mine"),
     path("mine/<int:case_id>/rate/", views.rate, name="rate"),

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -328,6 +328,23 @@ def report_nearby(request):
     return render(request, "cases/_nearby.html", {"rows": rows, "asked": form.is_valid()})
 
 
+@require_POST
+def follow(request, case_id: int):
+    """Follow an open case found nearby instead of reporting it again."""
+    from django.contrib.auth.views import redirect_to_login
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    case = get_object_or_404(Case, id=case_id)
+    try:
+        services.case_follow(actor=request.user, case=case)
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+        return redirect("cases:new")
+    messages.success(request, _("已跟进 %(n)s,办理结果会通知您") % {"n": case.number})
+    return redirect("cases:mine")
+
+
 @require_GET
 def report_done(request):
     reported = request.session.get(SESSION_REPORTED)
@@ -402,14 +419,7 @@ def wall_page(request):
 
 
 def _reviewable_posts(actor):
-    visible = case_list(actor=actor).values("id")
-    posts = (
-        WallPost.objects.filter(status=WallPost.Status.PROPOSED, case_id__in=visible)
-        .select_related("case", "street", "category", "category__parent")
-        .order_by("id")
-    )
-    # wall_review's own rule (street desks and above): one rule, asked, not copied.
-    return [p for p in posts if wall._can_review(actor, p.case)]
+    return [p for p in wall.wall_pending(actor=actor) if wall.can_review(actor, p.case)]
 
 
 def _review_context(actor, bound=None) -> dict:

@@ -44,7 +44,7 @@ def redact(text: str, case: Case) -> str:
     return text
 
 
-def _can_review(actor, case: Case) -> bool:
+def can_review(actor, case: Case) -> bool:
     level = policy.desk_level(actor, case)
     return level is not None and LEVEL_ORDER.index(level) >= LEVEL_ORDER.index(Level.STREET)
 
@@ -82,7 +82,7 @@ def wall_review(
 ) -> WallPost:
     """The reviewer may correct the redaction before publishing; what they publish is checked
     again for phone and ID numbers."""
-    if not _can_review(actor, post.case):
+    if not can_review(actor, post.case):
         raise PermissionDenied("wall_review")
     texts = {
         "summary": post.summary if summary is None else summary,
@@ -97,6 +97,19 @@ def wall_review(
     post.published_at = timezone.now() if approve else None
     post.save(update_fields=["summary", "reply", "status", "reviewed_by", "published_at"])
     return post
+
+
+def wall_pending(*, actor) -> QuerySet:
+    """Proposed posts this actor may review (street desks and above, within their streets)."""
+    from yiwang.org.selectors import scope_for
+
+    scope = scope_for(actor)
+    qs = WallPost.objects.filter(status=WallPost.Status.PROPOSED).select_related(
+        "case", "street", "category"
+    )
+    if scope.everything:
+        return qs.order_by("id")
+    return qs.filter(street_id__in=sorted(scope.street_ids)).order_by("id")
 
 
 def wall_list(*, street_id: int | None = None, category_id: int | None = None) -> QuerySet:
