@@ -27,7 +27,9 @@ api = NinjaAPI(
     title="Yiwang 一网治理 API",
     version="1",
     urls_namespace="api",
-    auth=[django_auth, BearerToken()],
+    # Bearer first: ninja stops at the first method that fails, and session auth's CSRF check
+    # would refuse every token-only POST.
+    auth=[BearerToken(), django_auth],
     docs_url="/docs",
 )
 
@@ -80,7 +82,7 @@ def on_http_error(request, exc: HttpError):
 
 
 # Each app's router, mounted at /api/v1/<app>/.
-ROUTERS = ["org", "geo", "registry", "cases", "intake"]
+ROUTERS = ["org", "geo", "registry", "search", "cases", "intake"]
 
 
 def _mount():

@@ -25,14 +25,14 @@ def _setup() -> None:
     django.setup()
 
 
-def _progress(desc: str):
+def _progress(desc: str, unit: str = "条"):
     from tqdm import tqdm
 
     bar = {"bar": None}
 
     def update(done: int, total: int) -> None:
         if bar["bar"] is None:
-            bar["bar"] = tqdm(total=total, desc=desc, unit="网格", file=sys.stderr)
+            bar["bar"] = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
         bar["bar"].n = done
         bar["bar"].refresh()
         if done >= total:
@@ -75,12 +75,17 @@ def cmd_demo(args) -> int:
         from yiwang.demo import DEMO_PASSWORD, build_demo
 
         started = time.monotonic()
-        logins = build_demo(scale=args.scale, seed=args.seed, progress=_progress("生成网格"))
+        logins = build_demo(scale=args.scale, seed=args.seed, progress=_progress)
         print(f"演示区已生成 ({args.scale}),用时 {time.monotonic() - started:.1f} 秒。")
     print()
     print(f"打开 http://{args.host}:{args.port}/ ,演示账号 (密码均为 {DEMO_PASSWORD}):")
     for login in logins:
         print(f"  {login.username:<12} {login.label}")
+    from yiwang.demo.intake import demo_key
+
+    key = demo_key()
+    if key:
+        print(f"  Open311 演示接入系统 api_key: {key}")
     print()
     sys.stdout.flush()
     if args.no_serve:
@@ -146,6 +151,10 @@ def cmd_import(args) -> int:
 
     if args.kind == "hotline":
         return cmd_import_hotline(args)
+    if args.kind == "residents":
+        from yiwang.registry.commands import cmd_import_residents
+
+        return cmd_import_residents(args)
     dry_run = not args.commit
     if args.kind == "grids":
         district = District.objects.order_by("id").first()
@@ -169,6 +178,10 @@ def cmd_export(args) -> int:
     from yiwang.geo import services
     from yiwang.org.models import District
 
+    if args.kind == "residents":
+        from yiwang.registry.commands import cmd_export_residents
+
+        return cmd_export_residents(args)
     if args.kind == "grids":
         district = District.objects.order_by("id").first()
         text = json.dumps(services.grids_export(district=district), ensure_ascii=False)
@@ -246,6 +259,16 @@ def cmd_import_hotline(args) -> int:
     return 1 if report.problems and not report.total else 0
 
 
+def cmd_search(args) -> int:
+    from yiwang.search.index import rebuild
+
+    started = time.monotonic()
+    bar = _progress("重建检索索引")
+    n = rebuild(progress=bar)
+    print(f"已索引 {n} 条,用时 {time.monotonic() - started:.1f} 秒")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yiwang", description="Yiwang 一网治理")
     sub = parser.add_subparsers(dest="command")
@@ -273,14 +296,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     imp = sub.add_parser("import", help="导入网格 (GeoJSON) 或地址库 (csv/xlsx)")
-    imp.add_argument("kind", choices=["grids", "roads", "buildings", "hotline"])
+    imp.add_argument("kind", choices=["grids", "roads", "buildings", "hotline", "residents"])
     imp.add_argument("file")
     imp.add_argument("--commit", action="store_true", help="写入 (默认只检查)")
+    imp.add_argument("--source", help="数据来源名称 (居民导入,按来源保存列映射)")
+    imp.add_argument(
+        "--allow-unresolved", action="store_true", help="地址无法定位的居民进入待补地址队列"
+    )
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="导出网格或地址库")
-    exp.add_argument("kind", choices=["grids", "buildings"])
+    exp.add_argument("kind", choices=["grids", "buildings", "residents"])
     exp.add_argument("-o", "--output")
+    exp.add_argument("--grid", help="居民导出: 网格编码")
+    exp.add_argument("--tag", help="居民导出: 标签")
+    exp.add_argument("--purpose", help="居民导出: 用途")
+    exp.add_argument("--reason", help="居民导出: 事由")
+    exp.add_argument("--reveal", action="store_true", help="居民导出: 不打码 (须有权限)")
     exp.set_defaults(func=cmd_export)
 
     district = sub.add_parser("district", help="区划")
@@ -302,6 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("name")
     kr.set_defaults(func=cmd_open311)
 
+    search = sub.add_parser("search", help="检索索引")
+    search_sub = search.add_subparsers(dest="action", required=True)
+    sr = search_sub.add_parser("rebuild")
+    sr.set_defaults(func=cmd_search)
+
     token = sub.add_parser("token", help="API 令牌")
     token_sub = token.add_subparsers(dest="action", required=True)
     tc = token_sub.add_parser("create")
@@ -311,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-OWN_COMMANDS = {"demo", "serve", "worker", "import", "export", "district", "token", "open311"}
+OWN_COMMANDS = {
+    "demo", "serve", "worker", "import", "export", "district", "token", "open311", "search",
+}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

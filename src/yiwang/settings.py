@@ -124,6 +124,8 @@ INSTALLED_APPS = [
     "yiwang.org",
     "yiwang.geo",
     "yiwang.registry",
+    "yiwang.search",
+    "yiwang.outreach",
     "yiwang.cases",
     "yiwang.intake",
     "yiwang.web",

@@ -13,6 +13,9 @@ urlpatterns = [
     path("open311/v2/", include("yiwang.intake.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("registry/", include("yiwang.registry.urls")),
+    path("search/", include("yiwang.search.urls")),
+    path("outreach/", include("yiwang.outreach.urls")),
     path("cases/", include("yiwang.cases.urls")),
     path("wall/", include(wall_patterns)),
     # Uploaded photos, for signed-in users; a district install may serve them from its web

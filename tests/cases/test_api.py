@@ -132,7 +132,9 @@ def test_denied_action_changes_nothing(client, report, worker_b, community_staff
     assert case.state == "reported" and case.events.count() == 1
 
 
-def test_department_sees_what_is_dispatched_to_it(client, report, community_a_staff, handlers, depts):
+def test_department_sees_what_is_dispatched_to_it(
+    client, report, community_a_staff, handlers, depts
+):
     case = report("SRHJ01")
     login(client, handlers["cg"])
     assert client.get(f"/api/v1/cases/{case.id}").status_code == 404
@@ -149,9 +151,7 @@ def test_full_flow_over_the_api(client, report, community_a_staff, handlers, dep
     case = report("SRHJ01")
     login(client, community_a_staff)
     post(client, f"/api/v1/cases/{case.id}/actions/accept", {})
-    r = post(
-        client, f"/api/v1/cases/{case.id}/actions/dispatch", {"lead_id": depts["cg"].id}
-    )
+    r = post(client, f"/api/v1/cases/{case.id}/actions/dispatch", {"lead_id": depts["cg"].id})
     assert r.json()["state"] == "dispatched"
     login(client, handlers["cg"])
     post(client, f"/api/v1/cases/{case.id}/actions/start", {})
@@ -192,3 +192,24 @@ def test_photo_upload(client, report, resident):
         {"photo": SimpleUploadedFile("x.jpg", b"<html>not an image</html>", "image/jpeg")},
     )
     assert r.status_code == 400 and r.json()["field"] == "photo"
+
+
+def test_token_only_post_passes_without_csrf(cat, resident):
+    """API clients send a bearer token and no session: CSRF does not apply to them."""
+    from django.test import Client
+
+    from yiwang.org.services import api_token_create
+
+    _t, key = api_token_create(actor=None, user=resident, name="app")
+    strict = Client(enforce_csrf_checks=True)
+    r = strict.post(
+        "/api/v1/cases/",
+        body(cat),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert r.status_code == 201, r.content
+    # A session without the CSRF token is still refused.
+    strict.force_login(resident)
+    r = strict.post("/api/v1/cases/", body(cat), content_type="application/json")
+    assert r.status_code == 403

@@ -53,5 +53,8 @@ def test_stale_write_loses_on_any_database(report, community_a_staff):
     s.case_accept(actor=community_a_staff, case=case, expected_version=case.version)
     with pytest.raises(CaseConflict):
         s.case_escalate(
-            actor=community_a_staff, case=stale_copy, reason="x", expected_version=stale_copy.version
+            actor=community_a_staff,
+            case=stale_copy,
+            reason="x",
+            expected_version=stale_copy.version,
         )

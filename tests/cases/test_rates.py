@@ -31,7 +31,10 @@ def fixture_cases(report, community_a_staff, worker_a, resident, street_b_staff)
         s.case_reply(actor=community_a_staff, case=case, reply="答复")
         s.case_verify(actor=worker_a, case=case, ok=True)
         return s.case_close(
-            actor=community_a_staff, case=case, outcome=outcome, note=note,
+            actor=community_a_staff,
+            case=case,
+            outcome=outcome,
+            note=note,
             transferred_to=transferred_to,
         )
 

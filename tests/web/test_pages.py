@@ -59,8 +59,18 @@ def test_right_password_logs_in_and_goes_to_the_map(client, worker_a):
 def test_grid_worker_navigation(client, tree, worker_a):
     response = login(client, worker_a).get("/map/")
     assert response.status_code == 200
-    assert nav_keys(response) == ["map", "queue", "report", "mine", "wall", "api"]
-    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 5
+    assert nav_keys(response) == [
+        "map",
+        "queue",
+        "registry",
+        "search",
+        "outreach",
+        "report",
+        "mine",
+        "wall",
+        "api",
+    ]
+    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 8
     html = response.content.decode()
     assert reverse("admin:index") not in html
     assert f"网格员 · {tree.grid_a1}" in html
@@ -69,15 +79,9 @@ def test_grid_worker_navigation(client, tree, worker_a):
 def test_superuser_navigation(client, admin_user):
     response = login(client, admin_user).get("/map/")
     assert nav_keys(response) == [
-        "map",
-        "queue",
-        "report",
-        "mine",
-        "wall",
-        "wall_review",
-        "admin",
-        "api",
-    ]
+        "map", "queue", "registry", "search", "outreach", "report", "mine", "wall",
+        "wall_review", "access_log", "admin", "api",
+    ]  # fmt: skip
     html = response.content.decode()
     assert f'href="{reverse("admin:index")}"' in html
     assert "系统管理员" in html
@@ -85,7 +89,18 @@ def test_superuser_navigation(client, admin_user):
 
 def test_leader_without_staff_flag_gets_no_admin_link(client, leader):
     response = login(client, leader).get("/map/")
-    assert nav_keys(response) == ["map", "queue", "report", "mine", "wall", "wall_review", "api"]
+    assert nav_keys(response) == [
+        "map",
+        "queue",
+        "registry",
+        "search",
+        "outreach",
+        "report",
+        "mine",
+        "wall",
+        "wall_review",
+        "api",
+    ]
     assert "区级领导 · 市北区" in response.content.decode()
 
 

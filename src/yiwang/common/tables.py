@@ -130,11 +130,12 @@ def _read_csv(path: Path, expected: set[str]) -> Table:
     )
 
 
+_CACHED = re.compile(rb"<v>[^<]+</v>")
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+\d+):([A-Z]+\d+)"')
 # A cell holding a formula: <c r="B2" ...><f>...</f>[<v>cached</v>]</c>
 _FORMULA_CELL = re.compile(
-    rb'<c r="([A-Z]+\d+)"[^>]*>(?:(?!</c>).)*?<f[ >/](?:(?!</c>).)*?</c>', re.S
+    rb'<c r="([A-Z]+\d+)"[^>/]*>(?:(?!</c>).)*?<f[ >/](?:(?!</c>).)*?</c>', re.S
 )
 
 
@@ -166,7 +167,8 @@ def _sheet_extras(path: Path, sheet_path: str):
             merges.append((r1, c1, r2, c2))
     if b"<f>" in data or b"<f " in data:
         for m in _FORMULA_CELL.finditer(data):
-            if b"<v>" not in m.group(0) and b"<v " not in m.group(0):
+            # An empty <v/> or <v></v> is no result either.
+            if not _CACHED.search(m.group(0)):
                 no_value.add(_ref(m.group(1).decode()))
     return merges, no_value
 

@@ -77,9 +77,45 @@ def create_demo_users(built: Built) -> list[DemoLogin]:
     return logins
 
 
+def _bar(progress, desc: str):
+    """`progress` is a factory: progress(desc) → update(done, total); None shows nothing."""
+    return progress(desc) if progress else None
+
+
+def ensure_seed_data() -> None:
+    """Data the migrations seed (categories); a flushed test database has lost it."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from yiwang.cases.models import Category
+
+    if not Category.objects.exists():
+        for name in ("0002_seed_categories", "0003_other_category", "0004_category_keywords"):
+            import_module(f"yiwang.cases.migrations.{name}").seed(apps, None)
+
+
 def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> list[DemoLogin]:
-    built = build_tree(scale=scale, seed=seed, progress=progress)
-    return create_demo_users(built)
+    """Each app's part in dependency order. The registry's bulk path must run outside a
+    transaction (it rebuilds SQLite indexes after loading)."""
+    from .intake import build_intake
+    from .registry import build_registry
+
+    ensure_seed_data()
+    built = build_tree(scale=scale, seed=seed, progress=_bar(progress, "生成网格"))
+    logins = create_demo_users(built)
+    build_registry(built, scale=scale, seed=seed, progress=_bar(progress, "生成居民"))
+    try:
+        from .cases import build_cases
+    except ImportError:  # the cases generator is optional while it is being written
+        build_cases = None
+    if build_cases is not None:
+        build_cases(built, scale=scale, seed=seed, progress=_bar(progress, "生成事件"))
+    build_intake(built)
+    from yiwang.search.index import rebuild
+
+    rebuild(progress=_bar(progress, "建立检索索引"))
+    return logins
 
 
 def existing_logins() -> list[DemoLogin]:

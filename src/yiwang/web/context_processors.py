@@ -39,6 +39,14 @@ def _desk_or_department(user, scope: Scope) -> bool:
     return not scope.is_empty or bool(scope.department_ids)
 
 
+def _desk(user, scope: Scope) -> bool:
+    return not scope.is_empty
+
+
+def _auditor(user, scope: Scope) -> bool:
+    return "auditor" in scope.role_kinds or user.is_superuser
+
+
 def _reviewer(user, scope: Scope) -> bool:
     return scope.everything or bool(scope.street_ids)
 
@@ -54,6 +62,23 @@ NAV: tuple[NavEntry, ...] = (
         lambda: reverse("cases:queue"),
         _desk_or_department,
         ("cases:queue", "cases:detail"),
+    ),
+    NavEntry(
+        "registry",
+        lambda: _("居民"),
+        lambda: reverse("registry:resident_list"),
+        _desk_or_department,
+        ("registry:resident_list", "registry:resident_card"),
+    ),
+    NavEntry(
+        "search", lambda: _("检索"), lambda: reverse("search:search"), _desk, ("search:search",)
+    ),
+    NavEntry(
+        "outreach",
+        lambda: _("摸排"),
+        lambda: reverse("outreach:index"),
+        _desk,
+        ("outreach:index", "outreach:detail", "outreach:calls"),
     ),
     NavEntry(
         "report",
@@ -75,6 +100,13 @@ NAV: tuple[NavEntry, ...] = (
         lambda: reverse("cases:wall_review"),
         _reviewer,
         ("cases:wall_review",),
+    ),
+    NavEntry(
+        "access_log",
+        lambda: _("访问日志"),
+        lambda: reverse("registry:access_log"),
+        _auditor,
+        ("registry:access_log",),
     ),
     NavEntry("admin", lambda: _("管理后台"), lambda: reverse("admin:index"), _admin_site),
     NavEntry("api", lambda: _("接口文档"), lambda: reverse("api:openapi-view"), _everyone),

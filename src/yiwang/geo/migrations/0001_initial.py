@@ -5,44 +5,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('org', '0001_initial'),
+        ("org", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Road',
+            name="Road",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=40, unique=True, verbose_name='道路名称')),
-                ('kind', models.CharField(choices=[('main', '主干道'), ('secondary', '次干道'), ('branch', '支路'), ('alley', '背街小巷')], default='branch', max_length=12, verbose_name='等级')),
-                ('aliases', models.JSONField(blank=True, default=list, verbose_name='别名')),
-                ('line', models.JSONField(blank=True, null=True, verbose_name='走向')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=40, unique=True, verbose_name="道路名称")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("main", "主干道"),
+                            ("secondary", "次干道"),
+                            ("branch", "支路"),
+                            ("alley", "背街小巷"),
+                        ],
+                        default="branch",
+                        max_length=12,
+                        verbose_name="等级",
+                    ),
+                ),
+                ("aliases", models.JSONField(blank=True, default=list, verbose_name="别名")),
+                ("line", models.JSONField(blank=True, null=True, verbose_name="走向")),
             ],
             options={
-                'verbose_name': '道路',
-                'verbose_name_plural': '道路',
-                'ordering': ['name'],
+                "verbose_name": "道路",
+                "verbose_name_plural": "道路",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Compound',
+            name="Compound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='小区名称')),
-                ('aliases', models.JSONField(blank=True, default=list, verbose_name='别名')),
-                ('number', models.CharField(max_length=20, verbose_name='门牌号')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='compounds', to='org.grid')),
-                ('road', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='compounds', to='geo.road')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="小区名称")),
+                ("aliases", models.JSONField(blank=True, default=list, verbose_name="别名")),
+                ("number", models.CharField(max_length=20, verbose_name="门牌号")),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="compounds",
+                        to="org.grid",
+                    ),
+                ),
+                (
+                    "road",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="compounds",
+                        to="geo.road",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '小区',
-                'verbose_name_plural': '小区',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'road', 'number'), name='compound_unique')],
+                "verbose_name": "小区",
+                "verbose_name_plural": "小区",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("name", "road", "number"), name="compound_unique"
+                    )
+                ],
             },
         ),
     ]

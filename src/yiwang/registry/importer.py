@@ -1,0 +1,643 @@
+"""Residents from spreadsheets (台账): xlsx, csv in UTF-8 / GBK / GB18030.
+
+Columns are found by their Chinese headers (姓名, 性别, 身份证号, 联系电话, 住址, 户籍地 …), with a
+mapping saved per source. A dry run by default: every row is checked and matched, and the
+report gives per row (row number, column, problem) and the totals a commit would produce.
+`commit=True` applies the good rows in batches, one transaction per batch, so a row is either
+wholly applied or not at all. Re-import is idempotent: a person is matched by ID number (else
+name + birth date + address), updated and never duplicated, and each changed field remembers
+which source set it last.
+
+Speed (≥ 10 k rows/s) comes from validating in Python, resolving each distinct building address
+once, and matching and writing with one query per batch per table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from yiwang.common.tables import TableError, read_table
+from yiwang.org.permissions import IMPORT_REGISTRY, has_permission
+
+from .bulk import db_value, insert_rows
+from .idcard import IdError, id_parse, phones_parse
+from .models import AccessLog, AddressStatus, House, Household, ImportSource, Resident, Tag
+from .privacy import access_log_write
+from .selectors import visible_grid_ids
+
+# Header → field. The first header listed for a field is the one exports write.
+COLUMNS = {
+    "姓名": "name",
+    "性别": "gender",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "公民身份号码": "id_number",
+    "证件号码": "id_number",
+    "出生日期": "birth_date",
+    "联系电话": "phones",
+    "电话": "phones",
+    "手机号": "phones",
+    "手机号码": "phones",
+    "住址": "address",
+    "现住址": "address",
+    "居住地址": "address",
+    "户籍地": "hukou_address",
+    "户籍地址": "hukou_address",
+    "人口类型": "residence_type",
+    "居住类型": "residence_type",
+    "民族": "ethnic_group",
+    "政治面貌": "party",
+    "是否党员": "party",
+    "特殊人群": "tags",
+    "关怀标签": "tags",
+    "标签": "tags",
+    "工作单位": "workplace",
+    "备注": "notes",
+    "户号": "household_number",
+    "与户主关系": "relation_to_head",
+}
+LABELS = {}
+for _header, _field in COLUMNS.items():
+    LABELS.setdefault(_field, _header)
+FIELDS = set(LABELS)
+
+RESIDENCE = {
+    "户籍": "registered", "户籍人口": "registered", "本地户籍": "registered",
+    "常住": "permanent", "常住人口": "permanent", "人户分离": "permanent",
+    "流动": "floating", "流动人口": "floating", "暂住": "floating", "外来": "floating",
+}  # fmt: skip
+PARTY_YES = {"党员", "中共党员", "预备党员", "中共预备党员", "是", "Y", "y", "1", "TRUE", "true"}
+PARTY_NO = {"群众", "共青团员", "团员", "否", "N", "n", "0", "FALSE", "false", "无", "民主党派"}
+GENDERS = {"男": "M", "男性": "M", "M": "M", "女": "F", "女性": "F", "F": "F"}
+HEAD_RELATIONS = {"户主", "本人"}
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?: 00:00:00)?$")
+_DATE8 = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_TAG_SPLIT = re.compile(r"[、,,;;/\s]+")
+_ROOM = re.compile(r"^(.*?号楼?)(?:(\d+)单元)?(\d+)(?:室|户)$|^(.*?号楼)(\d+)-(\d+)$")
+
+COMPARE = (
+    "name", "gender", "birth_date", "id_number", "address", "building_id", "grid_id", "lat",
+    "lng", "address_status", "address_message", "hukou_address", "residence_type",
+    "ethnic_group", "is_party_member", "workplace", "notes", "relation_to_head", "house_id",
+    "household_id",
+)  # fmt: skip
+
+
+HOUSE_FIELDS = [
+    "building", "unit", "room", "grid", "address", "lat", "lng", "address_status",
+    "address_message", "created_by", "created_at", "updated_at", "use", "occupancy",
+    "owner_name", "tenant_name",
+]  # fmt: skip
+# Every resident column an insert writes, with the value for a row that does not give it.
+RESIDENT_DEFAULTS = {
+    "name": "", "gender": "", "birth_date": None, "id_number": "", "address": "",
+    "building_id": None, "grid_id": None, "lat": None, "lng": None,
+    "address_status": AddressStatus.NEEDS_ADDRESS, "address_message": "", "hukou_address": "",
+    "residence_type": "permanent", "ethnic_group": "", "is_party_member": False, "workplace": "",
+    "notes": "", "relation_to_head": "", "house_id": None, "household_id": None, "phones": [],
+    "sources": [], "field_sources": {},
+}  # fmt: skip
+RESIDENT_INSERT = list(RESIDENT_DEFAULTS)
+
+
+@dataclass
+class RowProblem:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self):
+        return f"第 {self.row} 行 [{self.column}] {self.message}"
+
+
+@dataclass
+class ImportReport:
+    source: str = ""
+    total: int = 0
+    good: int = 0
+    bad: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[RowProblem] = field(default_factory=list)  # rows not applied
+    notes: list[RowProblem] = field(default_factory=list)  # normalised, applied
+    file_notes: list[str] = field(default_factory=list)
+    committed: bool = False
+    encoding: str = ""
+    header_row: int = 0
+    columns: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.total / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "committed": self.committed,
+            "total": self.total,
+            "good": self.good,
+            "bad": self.bad,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "encoding": self.encoding,
+            "header_row": self.header_row,
+            "columns": self.columns,
+            "file_notes": self.file_notes,
+            "problems": [p.__dict__ for p in self.problems[:5000]],
+            "notes": [p.__dict__ for p in self.notes[:5000]],
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class _Skip(Exception):
+    pass
+
+
+class _Context:
+    def __init__(self, actor, source: str, allow_unresolved: bool):
+        from yiwang.geo.resolve import address_index
+
+        self.actor = actor
+        self.source = source
+        self.allow_unresolved = allow_unresolved
+        self.index = address_index()
+        self.allowed = visible_grid_ids(actor) if actor is not None else None
+        self.addresses: dict[str, tuple] = {}
+        self.tags = {t.name: t.id for t in Tag.objects.filter(is_active=True)}
+        self.tags.update({t.code: t.id for t in Tag.objects.filter(is_active=True)})
+        self.seen: dict[object, int] = {}
+        self.today = dt.date.today()
+
+    def locate(self, text: str) -> tuple:
+        """(grid_id, building_id, lat, lng, unit, room, message), cached by the building part
+        of the address: the thousand people of a compound cost one resolver call."""
+        m = _ROOM.match(text)
+        if m:
+            if m.group(1) is not None:
+                base, unit, room = m.group(1), m.group(2) or "", m.group(3)
+            else:
+                base, unit, room = m.group(4), m.group(5), m.group(6)
+        else:
+            base, unit, room = text, None, None
+        hit = self.addresses.get(base)
+        if hit is None:
+            res = self.index.resolve(base)
+            hit = (res.grid_id, res.building_id, res.lat, res.lng, res.parsed.unit,
+                   res.parsed.room, res.message)  # fmt: skip
+            self.addresses[base] = hit
+        if unit is None:
+            return hit
+        return (*hit[:4], unit, room, hit[6])
+
+
+def _date(text: str) -> dt.date:
+    m = _DATE.match(text) or _DATE8.match(text)
+    if not m:
+        raise ValueError(f"出生日期 {text} 无法识别,请写作 1980-01-31")
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise ValueError(f"出生日期 {text} 不存在") from None
+
+
+def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report) -> dict:
+    """One row to field values, or _Skip after recording its problems."""
+    v = {f: raw.get(h, "") for h, f in cols.items()}
+    problems: list[RowProblem] = []
+    notes: list[RowProblem] = []
+
+    def bad(fieldname, message):
+        problems.append(RowProblem(number, LABELS.get(fieldname, fieldname), message))
+
+    if issues:
+        for h in cols:
+            message = issues.get((number, h))
+            if message:
+                problems.append(RowProblem(number, h, message))
+    out: dict = {}
+    name = v.get("name", "").replace(" ", "")
+    if not name:
+        bad("name", "姓名为空")
+    elif len(name) > 40:
+        bad("name", "姓名过长")
+    out["name"] = name
+    if v.get("id_number"):
+        try:
+            parsed = id_parse(v["id_number"], today=ctx.today)
+        except IdError as exc:
+            bad("id_number", str(exc))
+        else:
+            out["id_number"], out["birth_date"], out["gender"] = (
+                parsed.number,
+                parsed.birth_date,
+                parsed.gender,
+            )
+            if parsed.upgraded:
+                notes.append(RowProblem(number, "身份证号", f"15 位旧号已升级为 {parsed.number}"))
+    if v.get("birth_date"):
+        try:
+            birth = _date(v["birth_date"])
+        except ValueError as exc:
+            bad("birth_date", str(exc))
+        else:
+            if birth > ctx.today or birth.year < 1890:
+                bad("birth_date", f"出生日期 {birth.isoformat()} 不合理")
+            elif out.get("birth_date") and out["birth_date"] != birth:
+                bad("birth_date", f"出生日期 {birth.isoformat()} 与身份证号不一致")
+            else:
+                out["birth_date"] = birth
+    if v.get("gender"):
+        gender = GENDERS.get(v["gender"])
+        if gender is None:
+            bad("gender", f"性别 {v['gender']} 无法识别 (男/女)")
+        elif out.get("gender") and out["gender"] != gender:
+            bad("gender", "性别与身份证号不一致")
+        else:
+            out["gender"] = gender
+    if v.get("phones"):
+        try:
+            phones, normalised = phones_parse(v["phones"])
+        except IdError as exc:
+            bad("phones", str(exc))
+        else:
+            out["phones"] = phones
+            if normalised:
+                notes.append(RowProblem(number, "联系电话", f"已规范为 {'、'.join(phones)}"))
+    address = v.get("address", "").strip()
+    if address:
+        grid_id, building_id, lat, lng, unit, room, message = ctx.locate(address)
+        if grid_id is None and not ctx.allow_unresolved:
+            bad("address", f"地址无法定位: {message}")
+        elif grid_id is not None and ctx.allowed is not None and grid_id not in ctx.allowed:
+            bad("address", "该地址不在您的管辖范围内")
+        else:
+            out.update(
+                address=address[:200], grid_id=grid_id, building_id=building_id, lat=lat, lng=lng,
+                address_status=AddressStatus.RESOLVED if grid_id else AddressStatus.NEEDS_ADDRESS,
+                address_message="" if building_id else message[:200],
+            )  # fmt: skip
+            out["_house"] = (building_id, unit or "", room or "") if building_id and room else None
+            if grid_id is None:
+                notes.append(
+                    RowProblem(number, "住址", f"地址无法定位,已放入待补地址队列: {message}")
+                )
+    elif not out.get("id_number"):
+        bad("address", "无身份证号时须填写住址 (按 姓名+出生日期+住址 识别同一人)")
+    if v.get("residence_type"):
+        kind = RESIDENCE.get(v["residence_type"])
+        if kind is None:
+            bad("residence_type", f"人口类型 {v['residence_type']} 无法识别 (户籍/常住/流动)")
+        out["residence_type"] = kind
+    if v.get("party"):
+        if v["party"] in PARTY_YES:
+            out["is_party_member"] = True
+        elif v["party"] in PARTY_NO:
+            out["is_party_member"] = False
+        else:
+            bad("party", f"政治面貌 {v['party']} 无法识别")
+    if v.get("tags"):
+        ids = []
+        for t in _TAG_SPLIT.split(v["tags"]):
+            if not t:
+                continue
+            tag_id = ctx.tags.get(t)
+            if tag_id is None:
+                bad("tags", f"未知标签 {t} (见标签管理中的列表)")
+            else:
+                ids.append(tag_id)
+        out["_tags"] = ids
+    for f, limit in (("hukou_address", 200), ("ethnic_group", 12), ("workplace", 100),
+                     ("notes", 2000), ("relation_to_head", 16), ("household_number", 32)):  # fmt: skip
+        if v.get(f):
+            if len(v[f]) > limit:
+                bad(f, f"内容过长 (最多 {limit} 字)")
+            out[f] = v[f]
+    if not problems:
+        key = out.get("id_number") or (name, out.get("birth_date"), out.get("address", ""))
+        first = ctx.seen.get(key)
+        if first is not None:
+            what = "身份证号" if out.get("id_number") else "姓名、出生日期和住址"
+            problems.append(RowProblem(number, LABELS["id_number"] if out.get("id_number")
+                                       else "姓名", f"与第 {first} 行{what}相同,同一人只导入一次"))  # fmt: skip
+        else:
+            ctx.seen[key] = number
+    report.notes.extend(notes)
+    if problems:
+        report.problems.extend(problems)
+        raise _Skip
+    out["_row"] = number
+    return out
+
+
+def _columns(headers: list[str], source: ImportSource | None, mapping: dict | None) -> dict:
+    saved = dict(source.column_map) if source else {}
+    extra = {**saved, **(mapping or {})}
+    cols = {}
+    for h in headers:
+        f = extra.get(h) or COLUMNS.get(h)
+        if f in FIELDS and f not in cols.values():
+            cols[h] = f
+    return cols
+
+
+def residents_import(
+    *,
+    actor,
+    path: str | Path,
+    source: str = "import",
+    mapping: dict[str, str] | None = None,
+    commit: bool = False,
+    allow_unresolved: bool = False,
+    batch_size: int = 5000,
+    progress=None,
+) -> ImportReport:
+    """Checks (and with commit=True applies) a residents spreadsheet. See the module doc."""
+    if actor is not None and not has_permission(actor, IMPORT_REGISTRY):
+        raise PermissionDenied(IMPORT_REGISTRY)
+    started = time.perf_counter()
+    report = ImportReport(source=source)
+    src = ImportSource.objects.filter(name=source).first()
+    expected = set(COLUMNS) | set((src.column_map if src else {}) or {}) | set(mapping or {})
+    try:
+        table = read_table(path, expected_headers=expected)
+    except TableError as exc:
+        report.problems.append(RowProblem(0, "文件", str(exc)))
+        return report
+    report.encoding, report.header_row = table.encoding, table.header_row
+    report.file_notes.extend(table.notes)
+    cols = _columns(table.headers, src, mapping)
+    report.columns = cols
+    if "name" not in cols.values() or not ({"id_number", "address"} & set(cols.values())):
+        found = "、".join(h for h in table.headers[:12] if h) or "(空)"
+        report.problems.append(
+            RowProblem(
+                table.header_row,
+                "表头",
+                f"未找到必需的列 姓名 和 身份证号/住址 (读到: {found});"
+                "若表头为乱码,请检查文件编码 (支持 UTF-8、GBK、GB18030) 或另存为 xlsx",
+            )
+        )
+        return report
+    if table.encoding not in ("xlsx", "utf-8", "utf-8-sig", "gb18030", "gbk", "ascii"):
+        report.file_notes.append(f"文件编码按 {table.encoding} 读取")
+    ctx = _Context(actor, source, allow_unresolved)
+    batch: list[dict] = []
+    issues = table.cell_issues
+    for number, raw in table.rows:
+        report.total += 1
+        try:
+            batch.append(_clean_row(number, raw, cols, ctx, issues, report))
+        except _Skip:
+            report.bad += 1
+        if len(batch) >= batch_size:
+            _apply(batch, ctx, report, commit)
+            batch = []
+            if progress:
+                progress(report.total, max(table.total_hint, report.total))
+    if batch:
+        _apply(batch, ctx, report, commit)
+    if progress:
+        progress(report.total, report.total)
+    if commit:
+        report.committed = True
+        if mapping:
+            ImportSource.objects.update_or_create(
+                name=source, defaults={"column_map": {**(src.column_map if src else {}), **mapping}}
+            )
+        elif src is None:
+            ImportSource.objects.create(name=source, label=source)
+    access_log_write(
+        actor=actor,
+        action=AccessLog.Action.IMPORT,
+        purpose="verification",
+        filter={"file": Path(path).name, "source": source, "commit": commit},
+        record_count=report.created + report.updated,
+        channel="import",
+    )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _existing(batch: list[dict]) -> dict:
+    """Existing active residents for a batch: by ID number, then by name + birth + address for
+    rows without a match (a person first known without an ID number)."""
+    fields = ("id", *COMPARE, "phones", "sources", "field_sources")
+    found: dict = {}
+    ids = [r["id_number"] for r in batch if r.get("id_number")]
+    if ids:
+        for row in Resident.objects.filter(id_number__in=ids, archived_at=None).values(*fields):
+            found[row["id_number"]] = row
+    rest = [r for r in batch if r.get("id_number") not in found]
+    # A row with an ID number can only be someone first recorded without one; a row without
+    # one can be anybody of that name, birth date and address.
+    with_id = {r["name"] for r in rest if r.get("id_number")}
+    without_id = {r["name"] for r in rest if not r.get("id_number")}
+    by_key: dict = {}
+    base = Resident.objects.filter(archived_at=None)
+    for names, qs in ((with_id - without_id, base.filter(id_number="")), (without_id, base)):
+        if names:
+            for row in qs.filter(name__in=sorted(names)).values(*fields):
+                by_key.setdefault((row["name"], row["birth_date"], row["address"]), row)
+    for r in rest:
+        hit = by_key.get((r["name"], r.get("birth_date"), r.get("address", "")))
+        if hit is not None and (not hit["id_number"] or not r.get("id_number")):
+            found[id(r)] = hit
+    return found
+
+
+def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool) -> None:
+    found = _existing(batch)
+    if ctx.allowed is not None:
+        kept = []
+        for r in batch:
+            hit = found.get(r.get("id_number")) or found.get(id(r))
+            if hit is not None and hit["grid_id"] not in ctx.allowed and hit["grid_id"] is not None:
+                report.problems.append(
+                    RowProblem(r["_row"], "身份证号", "该人员登记在您的管辖范围之外,不能由您更新")
+                )
+                report.bad += 1
+            else:
+                kept.append(r)
+        batch = kept
+    # Houses and households the rows point at.
+    house_keys = {r["_house"] for r in batch if r.get("_house")}
+    houses: dict = {}
+    if house_keys:
+        for hid, b, u, room in House.objects.filter(
+            building_id__in={k[0] for k in house_keys}, archived_at=None
+        ).values_list("id", "building_id", "unit", "room"):
+            houses[(b, u, room)] = hid
+    numbers = {r["household_number"] for r in batch if r.get("household_number")}
+    households = dict(
+        Household.objects.filter(number__in=sorted(numbers), archived_at=None).values_list(
+            "number", "id"
+        )
+    ) if numbers else {}  # fmt: skip
+    tag_links: dict[int, set[int]] = {}
+    matched_ids = [h["id"] for h in found.values()]
+    if matched_ids and any(r.get("_tags") for r in batch):
+        through = Resident.tags.through
+        for rid, tid in through.objects.filter(resident_id__in=matched_ids).values_list(
+            "resident_id", "tag_id"
+        ):
+            tag_links.setdefault(rid, set()).add(tid)
+
+    creates: list[dict] = []
+    updates: list[tuple[dict, dict, list[str]]] = []
+    for r in batch:
+        hit = found.get(r.get("id_number")) or found.get(id(r))
+        if hit is None:
+            creates.append(r)
+            continue
+        changed = []
+        new = {}
+        for f in COMPARE:
+            if f in r and r[f] is not None and r[f] != hit[f]:
+                new[f] = r[f]
+                changed.append(f)
+        if r.get("phones"):
+            merged = list(hit["phones"] or []) + [
+                p for p in r["phones"] if p not in (hit["phones"] or [])
+            ]
+            if merged != (hit["phones"] or []):
+                new["phones"] = merged
+                changed.append("phones")
+        new_tags = set(r.get("_tags") or ()) - tag_links.get(hit["id"], set())
+        if new_tags:
+            changed.append("tags")
+            r["_new_tags"] = new_tags
+        if r.get("_house") and r["_house"] in houses and houses[r["_house"]] != hit["house_id"]:
+            new["house_id"] = houses[r["_house"]]
+            changed.append("house_id")
+        if not changed and ctx.source in (hit["sources"] or []):
+            report.unchanged += 1
+            continue
+        updates.append((r, hit, changed, new))  # type: ignore[arg-type]
+    report.good += len(batch)
+    if not commit:
+        report.created += len(creates)
+        report.updated += len(updates)
+        return
+    try:
+        with transaction.atomic():
+            _write(batch, creates, updates, houses, households, ctx)
+    except DatabaseError as exc:
+        rows = [r["_row"] for r in batch]
+        report.problems.append(
+            RowProblem(min(rows), "批次", f"第 {min(rows)}–{max(rows)} 行写入失败,未写入: {exc}")
+        )
+        report.bad += len(batch)
+        report.good -= len(batch)
+        return
+    report.created += len(creates)
+    report.updated += len(updates)
+
+
+def _write(batch, creates, updates, houses, households, ctx) -> None:
+    actor = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
+    source = ctx.source
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    actor_id = actor.id if actor is not None else None
+    new_houses: dict = {}
+    for r in creates + [u[0] for u in updates]:
+        key = r.get("_house")
+        if key and key not in houses and key not in new_houses:
+            new_houses[key] = (
+                key[0], key[1], key[2], r["grid_id"], r["address"], r["lat"], r["lng"],
+                AddressStatus.RESOLVED, "", actor_id, stamp, stamp, "residential", "unknown",
+                "", "",
+            )  # fmt: skip
+    if new_houses:
+        ids = insert_rows(House, HOUSE_FIELDS, list(new_houses.values()))
+        houses.update(zip(new_houses, ids, strict=True))
+    new_households = {}
+    for r in creates + [u[0] for u in updates]:
+        number = r.get("household_number")
+        if number and number not in households and number not in new_households:
+            new_households[number] = Household(
+                number=number, grid_id=r.get("grid_id"), building_id=r.get("building_id"),
+                address=r.get("address", ""), lat=r.get("lat"), lng=r.get("lng"),
+                house_id=houses.get(r.get("_house")), created_by=actor,
+                address_status=r.get("address_status", AddressStatus.NEEDS_ADDRESS),
+            )  # fmt: skip
+    if new_households:
+        Household.objects.bulk_create(new_households.values(), batch_size=2000)
+        households.update({k: h.id for k, h in new_households.items()})
+
+    rows = []
+    for r in creates:
+        values = {f: r[f] for f in COMPARE if f in r and r[f] is not None}
+        values["house_id"] = houses.get(r.get("_house"))
+        values["household_id"] = households.get(r.get("household_number"))
+        values["phones"] = r.get("phones", [])
+        field_sources = {f: source for f, val in values.items() if val not in (None, "", [])}
+        values.update(sources=[source], field_sources=field_sources)
+        rows.append(
+            (*(db_value(values.get(f, RESIDENT_DEFAULTS.get(f))) for f in RESIDENT_INSERT),
+             actor_id, stamp, stamp)
+        )  # fmt: skip
+    ids = insert_rows(Resident, [*RESIDENT_INSERT, "created_by", "created_at", "updated_at"], rows)
+    through = Resident.tags.through
+    links = []
+    heads = {}
+    tag_rows = []
+    for r, rid in zip(creates, ids, strict=True):
+        r["_id"] = rid
+        tag_rows.extend((rid, t) for t in r.get("_tags") or ())
+    if tag_rows:
+        insert_rows(through, ["resident", "tag"], tag_rows)
+    changed_objs, fields = [], set()
+    for r, hit, changed, new in updates:
+        r["_id"] = hit["id"]
+        number = r.get("household_number")
+        if number and households.get(number) != hit["household_id"]:
+            new["household_id"] = households[number]
+            changed.append("household_id")
+        if r.get("_house") and houses.get(r["_house"]) != hit["house_id"]:
+            new["house_id"] = houses[r["_house"]]
+            changed.append("house_id")
+        sources = list(hit["sources"] or [])
+        if source not in sources:
+            sources.append(source)
+        field_sources = dict(hit["field_sources"] or {})
+        field_sources.update(dict.fromkeys(changed, source))
+        new.update(sources=sources, field_sources=field_sources, updated_at=now)
+        fields.update(k for k in new)
+        # Every field starts from the stored value: bulk_update writes each listed field of
+        # every object, so a field another row changed must not be blanked on this one.
+        obj = Resident(id=hit["id"], **{k: v for k, v in hit.items() if k != "id"})
+        for key, value in new.items():
+            setattr(obj, key, value)
+        changed_objs.append(obj)
+        links.extend(through(resident_id=hit["id"], tag_id=t) for t in r.get("_new_tags") or ())
+    if changed_objs:
+        Resident.objects.bulk_update(changed_objs, sorted(fields), batch_size=1000)
+    if links:
+        through.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
+    for r in batch:
+        if (
+            r.get("household_number")
+            and r.get("relation_to_head") in HEAD_RELATIONS
+            and r.get("_id")
+        ):
+            heads[households[r["household_number"]]] = r["_id"]
+    if heads:
+        Household.objects.bulk_update(
+            [Household(id=h, head_id=rid) for h, rid in heads.items()], ["head"], batch_size=1000
+        )
