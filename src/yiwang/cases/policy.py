@@ -32,9 +32,16 @@ def desk_level(actor, case: Case) -> str | None:
     from yiwang.org.models import Role
 
     best = None
-    for role in Role.objects.filter(user=actor).only(
-        "kind", "street_id", "community_id", "grid_id", "district_id"
-    ):
+    # Roles are read once per actor object (one request), not once per question asked.
+    roles = getattr(actor, "_yiwang_roles", None)
+    if roles is None:
+        roles = list(
+            Role.objects.filter(user=actor).only(
+                "kind", "street_id", "community_id", "grid_id", "district_id"
+            )
+        )
+        actor._yiwang_roles = roles
+    for role in roles:
         level = DESK_KINDS.get(role.kind)
         if level is None:
             continue

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.geo.index import locate
 from yiwang.geo.resolve import resolve_address
-from yiwang.org.models import Building, Department, Grid
+from yiwang.org.models import Department, Grid
 
 from . import events, notify, policy
 from .deadlines import deadline_for
@@ -92,7 +92,8 @@ def case_report(
             return existing
     if channel not in Channel.values:
         raise _err("channel", _("未知来源 %(v)s") % {"v": channel})
-    if not category.is_active or category.children.exists():
+    # Two levels: a leaf is a category with a parent.
+    if not category.is_active or category.parent_id is None:
         raise _err("category", _("请选择具体的二级类别"))
     title = (title or "").strip()
     if not title:
@@ -144,9 +145,7 @@ def case_report(
                 grid=grid,
                 community_id=grid.community_id,
                 street_id=grid.street_id,
-                building_id=building_id
-                if building_id and Building.objects.filter(id=building_id).exists()
-                else None,
+                building_id=building_id,
                 reporter=actor if actor is not None and actor.is_authenticated else None,
                 reporter_name=reporter_name if not anonymous else "",
                 reporter_phone=reporter_phone,

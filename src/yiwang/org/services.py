@@ -259,8 +259,9 @@ def role_grant(*, actor, user, kind: str, node) -> Role:
     if kind not in expected:
         raise ValidationError({"kind": _("该角色不能绑定到此层级")})
     role.save()
-    if hasattr(user, "_yiwang_scope"):
-        del user._yiwang_scope
+    for cached in ("_yiwang_scope", "_yiwang_roles"):
+        if hasattr(user, cached):
+            delattr(user, cached)
     return role
 
 

@@ -5,24 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_category_keywords'),
-        ('org', '0001_initial'),
+        ("cases", "0004_category_keywords"),
+        ("org", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['street', 'state'], name='case_street_state_idx'),
+            model_name="case",
+            index=models.Index(fields=["street", "state"], name="case_street_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['community', 'state'], name='case_community_state_idx'),
+            model_name="case",
+            index=models.Index(fields=["community", "state"], name="case_community_state_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['grid', 'state'], name='case_grid_state_idx'),
+            model_name="case",
+            index=models.Index(fields=["grid", "state"], name="case_grid_state_idx"),
         ),
     ]
