@@ -47,7 +47,7 @@ test: install chromium test-only
 test-only:
 	$(YIWANG) makemigrations --check --dry-run --skip-checks > /dev/null || \
 		(echo "models changed without a migration: run $(YIWANG) makemigrations"; exit 1)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 test-pg: install chromium
 	DATABASE_URL=$(PG_URL) $(MAKE) test-only
