@@ -67,15 +67,10 @@ def street_a_leader(tree):
 
 
 def seed_categories():
-    """The migration's seed, again: transactional tests flush the tables it filled."""
-    from importlib import import_module
+    """The migrations' seed, again: transactional tests flush the tables it filled."""
+    from yiwang.demo import ensure_seed_data
 
-    from django.apps import apps
-
-    if not Category.objects.exists():
-        import_module("yiwang.cases.migrations.0002_seed_categories").seed(apps, None)
-        import_module("yiwang.cases.migrations.0003_other_category").seed(apps, None)
-        import_module("yiwang.cases.migrations.0004_category_keywords").seed(apps, None)
+    ensure_seed_data()
 
 
 @pytest.fixture
