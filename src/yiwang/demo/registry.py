@@ -88,8 +88,8 @@ def _id_number(region: str, birth: str, male: bool, counters: dict) -> str:
 
 
 def _credit_code(rnd, n: int) -> str:
-    body = f"913702{n:09d}"[:8] + f"{rnd.randrange(10**8):08d}MA"[:9]
-    body = (body + "0" * 17)[:17]
+    # The running number n keeps codes unique; the random tail makes them look issued.
+    body = f"913702{n:06d}{rnd.randrange(10**5):05d}"
     return body + credit_check_char(body)
 
 
