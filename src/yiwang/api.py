@@ -82,7 +82,7 @@ def on_http_error(request, exc: HttpError):
 
 
 # Each app's router, mounted at /api/v1/<app>/.
-ROUTERS = ["org", "geo", "registry", "search", "cases", "intake"]
+ROUTERS = ["org", "geo", "registry", "search", "cases", "intake", "brain"]
 
 
 def _mount():

@@ -259,6 +259,12 @@ def cmd_import_hotline(args) -> int:
     return 1 if report.problems and not report.total else 0
 
 
+def cmd_brain(args) -> int:
+    from yiwang.brain.commands import cmd_brain as run
+
+    return run(args)
+
+
 def cmd_search(args) -> int:
     from yiwang.search.index import rebuild
 
@@ -334,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("name")
     kr.set_defaults(func=cmd_open311)
 
+    brain = sub.add_parser("brain", help="三脑统计")
+    brain.add_argument("brain_command", choices=["rebuild", "drain"])
+    brain.set_defaults(
+        func=lambda a: __import__("yiwang.brain.commands").brain.commands.cmd_brain(a)
+    )
+
     search = sub.add_parser("search", help="检索索引")
     search_sub = search.add_subparsers(dest="action", required=True)
     sr = search_sub.add_parser("rebuild")
@@ -350,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 OWN_COMMANDS = {
     "demo", "serve", "worker", "import", "export", "district", "token", "open311", "search",
+    "brain",
 }  # fmt: skip
 
 

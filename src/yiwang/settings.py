@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "yiwang.outreach",
     "yiwang.cases",
     "yiwang.intake",
+    "yiwang.brain",
     "yiwang.web",
 ]
 

@@ -25,5 +25,6 @@ urlpatterns = [
         login_required(serve),
         {"document_root": settings.MEDIA_ROOT},
     ),
+    path("brain/", include("yiwang.brain.urls")),
     path("", include("yiwang.web.urls")),
 ]

@@ -61,6 +61,7 @@ def test_grid_worker_navigation(client, tree, worker_a):
     assert response.status_code == 200
     assert nav_keys(response) == [
         "map",
+        "brain",
         "queue",
         "registry",
         "search",
@@ -70,7 +71,7 @@ def test_grid_worker_navigation(client, tree, worker_a):
         "wall",
         "api",
     ]
-    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 8
+    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 9
     html = response.content.decode()
     assert reverse("admin:index") not in html
     assert f"网格员 · {tree.grid_a1}" in html
@@ -79,7 +80,7 @@ def test_grid_worker_navigation(client, tree, worker_a):
 def test_superuser_navigation(client, admin_user):
     response = login(client, admin_user).get("/map/")
     assert nav_keys(response) == [
-        "map", "queue", "registry", "search", "outreach", "report", "mine", "wall",
+        "map", "brain", "queue", "registry", "search", "outreach", "report", "mine", "wall",
         "wall_review", "access_log", "admin", "api",
     ]  # fmt: skip
     html = response.content.decode()
@@ -91,6 +92,7 @@ def test_leader_without_staff_flag_gets_no_admin_link(client, leader):
     response = login(client, leader).get("/map/")
     assert nav_keys(response) == [
         "map",
+        "brain",
         "queue",
         "registry",
         "search",

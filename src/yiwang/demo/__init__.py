@@ -112,6 +112,12 @@ def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
     if build_cases is not None:
         build_cases(built, scale=scale, seed=seed, progress=_bar(progress, "生成事件"))
     build_intake(built)
+    from yiwang.brain.rollup import rollup_rebuild
+
+    from .brain import build_brain
+
+    rollup_rebuild(progress=_bar(progress, "统计汇总"))
+    build_brain(progress=_bar(progress, "星级评定"))
     from yiwang.search.index import rebuild
 
     rebuild(progress=_bar(progress, "建立检索索引"))

@@ -57,6 +57,13 @@ NAV: tuple[NavEntry, ...] = (
         "map", lambda: _("地图"), lambda: reverse("web:map"), _desk_or_department, ("web:map",)
     ),
     NavEntry(
+        "brain",
+        lambda: _("三脑"),
+        lambda: reverse("brain:home"),
+        _desk,
+        ("brain:home", "brain:dashboard", "brain:stars"),
+    ),
+    NavEntry(
         "queue",
         lambda: _("我的待办"),
         lambda: reverse("cases:queue"),
