@@ -55,6 +55,19 @@ class Tree:
 
 
 @pytest.fixture(autouse=True)
+def _seed_data(request):
+    """Transactional tests flush the tables, taking the migrations' seed data (categories,
+    tags) with them; tests that use the database get it back when it is missing."""
+    if {"db", "transactional_db"} & set(request.fixturenames):
+        from yiwang.demo import ensure_seed_data
+
+        request.getfixturevalue(
+            "transactional_db" if "transactional_db" in request.fixturenames else "db"
+        )
+        ensure_seed_data()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_indexes():
     geo_index.reset()
     geo_resolve.reset()

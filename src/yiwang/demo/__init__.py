@@ -83,16 +83,19 @@ def _bar(progress, desc: str):
 
 
 def ensure_seed_data() -> None:
-    """Data the migrations seed (categories); a flushed test database has lost it."""
+    """Data the migrations seed (categories, tags); a flushed test database has lost it."""
     from importlib import import_module
 
     from django.apps import apps
 
     from yiwang.cases.models import Category
+    from yiwang.registry.models import Tag
 
     if not Category.objects.exists():
         for name in ("0002_seed_categories", "0003_other_category", "0004_category_keywords"):
             import_module(f"yiwang.cases.migrations.{name}").seed(apps, None)
+    if not Tag.objects.exists():
+        import_module("yiwang.registry.migrations.0002_seed_tags").seed(apps, None)
 
 
 def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> list[DemoLogin]:
@@ -112,12 +115,9 @@ def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
     if build_cases is not None:
         build_cases(built, scale=scale, seed=seed, progress=_bar(progress, "生成事件"))
     build_intake(built)
-    from yiwang.brain.rollup import rollup_rebuild
-
     from .brain import build_brain
 
-    rollup_rebuild(progress=_bar(progress, "统计汇总"))
-    build_brain(progress=_bar(progress, "星级评定"))
+    build_brain(progress=_bar(progress, "统计汇总"))
     from yiwang.search.index import rebuild
 
     rebuild(progress=_bar(progress, "建立检索索引"))

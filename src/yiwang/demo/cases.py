@@ -536,6 +536,9 @@ def build_cases(
     """Links categories to departments, seeds the holiday calendar, then generates the cases
     reported over the scale's years up to `end` (default: the start of the current hour);
     `total` overrides the scale's count. Returns the number of cases written."""
+    from . import ensure_seed_data
+
+    ensure_seed_data()
     conf = CASE_SCALES[scale]
     link_categories(built)
     seed_calendar()
