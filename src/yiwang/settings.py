@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "yiwang.cases",
     "yiwang.intake",
     "yiwang.brain",
+    "yiwang.matching",
     "yiwang.web",
 ]
 

@@ -83,12 +83,13 @@ def _bar(progress, desc: str):
 
 
 def ensure_seed_data() -> None:
-    """Data the migrations seed (categories, tags); a flushed test database has lost it."""
+    """Data the migrations seed (categories, tags, services); a flushed test database has lost it."""
     from importlib import import_module
 
     from django.apps import apps
 
     from yiwang.cases.models import Category
+    from yiwang.matching.models import Service
     from yiwang.registry.models import Tag
 
     if not Category.objects.exists():
@@ -96,6 +97,8 @@ def ensure_seed_data() -> None:
             import_module(f"yiwang.cases.migrations.{name}").seed(apps, None)
     if not Tag.objects.exists():
         import_module("yiwang.registry.migrations.0002_seed_tags").seed(apps, None)
+    if not Service.objects.exists():
+        import_module("yiwang.matching.migrations.0002_seed_services").seed(apps, None)
 
 
 def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> list[DemoLogin]:

@@ -11,6 +11,10 @@ MANAGE_REGISTRY = "manage_registry"  # create, edit and archive residents, house
 IMPORT_REGISTRY = "import_registry"  # import residents from spreadsheets
 REVEAL_PERSONAL = "reveal_personal"  # see an ID or phone number unmasked, with a stated reason
 EXPORT_PERSONAL = "export_personal"  # export lists of people
+# The resource and demand lists, and open calls (揭榜).
+MANAGE_MATCHING = "manage_matching"  # post demands, register providers, offer demands to them
+VERIFY_PROVIDERS = "verify_providers"  # admit (or suspend) a provider and its partner status
+PUBLISH_CALLS = "publish_calls"  # publish open calls for the unit, choose and evaluate partners
 
 GRANTS: dict[str, frozenset[str]] = {
     RoleKind.DISTRICT_ADMIN: frozenset(
@@ -22,22 +26,45 @@ GRANTS: dict[str, frozenset[str]] = {
             IMPORT_REGISTRY,
             REVEAL_PERSONAL,
             EXPORT_PERSONAL,
+            MANAGE_MATCHING,
+            VERIFY_PROVIDERS,
+            PUBLISH_CALLS,
         }
     ),
-    RoleKind.DISTRICT_LEADER: frozenset(),
+    RoleKind.DISTRICT_LEADER: frozenset({PUBLISH_CALLS}),
     RoleKind.AUDITOR: frozenset({READ_ACCESS_LOG}),
-    RoleKind.STREET_LEADER: frozenset({MANAGE_TEAMS, REVEAL_PERSONAL, EXPORT_PERSONAL}),
+    RoleKind.STREET_LEADER: frozenset(
+        {MANAGE_TEAMS, REVEAL_PERSONAL, EXPORT_PERSONAL, VERIFY_PROVIDERS, PUBLISH_CALLS}
+    ),
     RoleKind.STREET_STAFF: frozenset(
-        {MANAGE_TEAMS, MANAGE_REGISTRY, IMPORT_REGISTRY, REVEAL_PERSONAL, EXPORT_PERSONAL}
+        {
+            MANAGE_TEAMS,
+            MANAGE_REGISTRY,
+            IMPORT_REGISTRY,
+            REVEAL_PERSONAL,
+            EXPORT_PERSONAL,
+            MANAGE_MATCHING,
+            VERIFY_PROVIDERS,
+            PUBLISH_CALLS,
+        }
     ),
     RoleKind.COMMUNITY_STAFF: frozenset(
-        {MANAGE_TEAMS, MANAGE_REGISTRY, IMPORT_REGISTRY, REVEAL_PERSONAL, EXPORT_PERSONAL}
+        {
+            MANAGE_TEAMS,
+            MANAGE_REGISTRY,
+            IMPORT_REGISTRY,
+            REVEAL_PERSONAL,
+            EXPORT_PERSONAL,
+            MANAGE_MATCHING,
+            VERIFY_PROVIDERS,
+            PUBLISH_CALLS,
+        }
     ),
-    # Grid workers keep their grid's ledger (台账) and call its people.
+    # Grid workers keep their grid's ledger (台账), call its people and post their needs.
     RoleKind.GRID_WORKER: frozenset(
-        {MANAGE_REGISTRY, IMPORT_REGISTRY, REVEAL_PERSONAL, EXPORT_PERSONAL}
+        {MANAGE_REGISTRY, IMPORT_REGISTRY, REVEAL_PERSONAL, EXPORT_PERSONAL, MANAGE_MATCHING}
     ),
-    RoleKind.DEPARTMENT_STAFF: frozenset(),
+    RoleKind.DEPARTMENT_STAFF: frozenset({PUBLISH_CALLS}),
 }
 
 

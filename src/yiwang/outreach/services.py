@@ -109,6 +109,16 @@ def campaign_split(
     return {uid: len(ids) for uid, ids in assignment.items()}
 
 
+# Called with each call task that reached a final outcome, inside its transaction; apps that
+# count work done (the service records) register here, so this app never imports them.
+CALL_HOOKS: list = []
+
+
+def register_call_hook(hook) -> None:
+    if hook not in CALL_HOOKS:
+        CALL_HOOKS.append(hook)
+
+
 def calltask_record(*, actor, task: CallTask, outcome: str, note: str = "") -> CallTask:
     """Records a call. 未接通 counts an attempt and keeps the call open for a retry."""
     if outcome not in Outcome.values:
@@ -121,7 +131,11 @@ def calltask_record(*, actor, task: CallTask, outcome: str, note: str = "") -> C
     task.note = (note or "").strip()[:300]
     task.attempts += 1
     task.called_at = timezone.now()
-    task.save(update_fields=["outcome", "note", "attempts", "called_at"])
+    with transaction.atomic():
+        task.save(update_fields=["outcome", "note", "attempts", "called_at"])
+        if task.done:
+            for hook in CALL_HOOKS:
+                hook(task)
     return task
 
 
