@@ -1,52 +1,106 @@
-"""Plain-tuple inserts for the importer: the ORM's bulk_create spends most of an import's time
-building model instances and preparing each value. Rows here are tuples already in database
-form; the new ids come back in insertion order."""
+"""Plain-tuple inserts and updates for the importer: the ORM's bulk_create and bulk_update spend
+most of an import's time building model instances and preparing each value. Rows here are
+tuples already in database form (see `row_converter`); new ids come back in insertion order.
+
+Database triggers (the search queue) fire for these writes as for any other: COPY and
+executemany are ordinary row inserts to PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Callable
 
 from django.db import connection
+
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _json_value(value):
+    return value if value is None or isinstance(value, str) else _json(value)
 
 
 def db_value(value):
     """Python value → what the driver takes: JSON as text, dates as ISO text on SQLite."""
     if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    if connection.vendor == "sqlite" and hasattr(value, "isoformat") and not isinstance(value, str):
+        return _json(value)
+    if connection.vendor == "sqlite" and isinstance(value, dt.date):
         return value.isoformat()
     return value
 
 
-def insert_rows(model, fields: list[str], rows: list[tuple]) -> list[int]:
-    """Inserts rows (values in `fields` order) inside the caller's transaction; returns ids."""
+def row_converter(model, fields: list[str]) -> Callable[[tuple], tuple]:
+    """A function taking one row of Python values (in `fields` order) to database form. The
+    field types are looked at once, not per value: JSON fields are encoded (a value that is
+    already a str is taken as encoded JSON), dates become ISO text on SQLite."""
+    sqlite = connection.vendor == "sqlite"
+    steps = []
+    for i, name in enumerate(fields):
+        kind = model._meta.get_field(name).get_internal_type()
+        if kind == "JSONField":
+            steps.append((i, _json_value))
+        elif sqlite and kind in ("DateField", "DateTimeField"):
+            steps.append((i, _iso))
+    if not steps:
+        return tuple
+
+    def convert(row):
+        out = list(row)
+        for i, step in steps:
+            out[i] = step(out[i])
+        return out
+
+    return convert
+
+
+def insert_rows(model, fields: list[str], rows: list) -> list[int]:
+    """Inserts rows (values in `fields` order, database form) inside the caller's transaction;
+    returns the new ids in the order of the rows."""
     if not rows:
         return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("insert_rows needs a transaction")
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     columns = [model._meta.get_field(f).column for f in fields]
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            # Ids drawn from the sequence first: safe with concurrent importers.
+            # Ids drawn from the sequence first (safe with concurrent importers), then one COPY.
             cur.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                 [model._meta.db_table, len(rows)],
             )
             ids = [r[0] for r in cur.fetchall()]
             cols = ", ".join(qn(c) for c in ["id", *columns])
-            marks = ", ".join(["%s"] * (len(columns) + 1))
-            cur.executemany(
-                f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 (names from _meta)
-                [(i, *row) for i, row in zip(ids, rows, strict=True)],
-            )
+            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                write = copy.write_row
+                for i, row in zip(ids, rows, strict=True):
+                    write((i, *row))
             return ids
         # SQLite: the transaction holds the database's only write lock from its first write,
         # so one executemany appends consecutive rowids after the current largest.
         cols = ", ".join(qn(c) for c in columns)
         marks = ", ".join(["%s"] * len(columns))
-        if not connection.in_atomic_block:
-            raise RuntimeError("insert_rows needs a transaction")
         cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)  # noqa: S608
         cur.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608
         last = cur.fetchone()[0]
         return list(range(last - len(rows) + 1, last + 1))
+
+
+def update_rows(model, fields: list[str], rows: list) -> None:
+    """Sets `fields` on existing rows: each row is (id, *values in `fields` order, database
+    form). One statement executed for many rows, inside the caller's transaction."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    sets = ", ".join(f"{qn(model._meta.get_field(f).column)} = %s" for f in fields)
+    with connection.cursor() as cur:
+        cur.executemany(
+            f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608 (names from _meta)
+            [(*row[1:], row[0]) for row in rows],
+        )

@@ -14,6 +14,7 @@ once, and matching and writing with one query per batch per table."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from django.utils import timezone
 from yiwang.common.tables import TableError, read_table
 from yiwang.org.permissions import IMPORT_REGISTRY, has_permission
 
-from .bulk import db_value, insert_rows
+from .bulk import insert_rows, row_converter, update_rows
 from .idcard import IdError, id_parse, phones_parse
 from .models import AccessLog, AddressStatus, House, Household, ImportSource, Resident, Tag
 from .privacy import access_log_write
@@ -105,6 +106,11 @@ RESIDENT_DEFAULTS = {
     "sources": [], "field_sources": {},
 }  # fmt: skip
 RESIDENT_INSERT = list(RESIDENT_DEFAULTS)
+RESIDENT_COLUMNS = [*RESIDENT_INSERT, "created_by", "created_at", "updated_at"]
+# What matching reads of an existing resident.
+MATCH_FIELDS = ("id", *COMPARE, "phones", "sources", "field_sources")
+# One plain mobile number, the common cell: no need for the general phone parser.
+_ONE_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
 @dataclass
@@ -270,14 +276,17 @@ def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report
         else:
             out["gender"] = gender
     if v.get("phones"):
-        try:
-            phones, normalised = phones_parse(v["phones"])
-        except IdError as exc:
-            bad("phones", str(exc))
+        if _ONE_MOBILE.fullmatch(v["phones"]):
+            out["phones"] = [v["phones"]]
         else:
-            out["phones"] = phones
-            if normalised:
-                notes.append(RowProblem(number, "联系电话", f"已规范为 {'、'.join(phones)}"))
+            try:
+                phones, normalised = phones_parse(v["phones"])
+            except IdError as exc:
+                bad("phones", str(exc))
+            else:
+                out["phones"] = phones
+                if normalised:
+                    notes.append(RowProblem(number, "联系电话", f"已规范为 {'、'.join(phones)}"))
     address = v.get("address", "").strip()
     if address:
         grid_id, building_id, lat, lng, unit, room, message = ctx.locate(address)
@@ -433,26 +442,78 @@ def residents_import(
     return report
 
 
+def _in_chunks(values: list, size: int | None = None):
+    size = size or min(connection.features.max_query_params or 999, 5000)
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _select_residents(where: str, params: list, pairs: list | None = None) -> list[dict]:
+    """Active residents as dicts of MATCH_FIELDS by a raw WHERE (placeholders %s), or by
+    (name, birth date) pairs joined from a VALUES list so each pair is one index probe:
+    compiling a 5,000-value IN through the ORM takes longer than the database needs."""
+    qn = connection.ops.quote_name
+    cols = ", ".join("r." + qn(Resident._meta.get_field(f).column) for f in MATCH_FIELDS)
+    table = qn(Resident._meta.db_table)
+    sql = f"SELECT {cols} FROM {table} r WHERE r.archived_at IS NULL AND {where}"  # noqa: S608
+    if pairs:
+        sqlite = connection.vendor == "sqlite"
+        params = [v for n, b in pairs for v in (n, b.isoformat() if sqlite else b)] + params
+        sql = (
+            f"WITH k(n, b) AS (VALUES {_marks(len(pairs), '(%s, %s)')}) "  # noqa: S608
+            f"SELECT {cols} FROM k JOIN {table} r ON r.name = k.n AND r.birth_date = k.b "
+            f"WHERE r.archived_at IS NULL AND {where}"
+        )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    out = []
+    for row in rows:
+        hit = dict(zip(MATCH_FIELDS, row, strict=True))
+        for f in ("phones", "sources", "field_sources"):
+            if isinstance(hit[f], str):
+                hit[f] = json.loads(hit[f])
+        if isinstance(hit["birth_date"], str):
+            hit["birth_date"] = dt.date.fromisoformat(hit["birth_date"])
+        hit["is_party_member"] = bool(hit["is_party_member"])
+        out.append(hit)
+    return out
+
+
+def _marks(n: int, each: str = "%s") -> str:
+    return ", ".join([each] * n)
+
+
 def _existing(batch: list[dict]) -> dict:
     """Existing active residents for a batch: by ID number, then by name + birth + address for
-    rows without a match (a person first known without an ID number)."""
-    fields = ("id", *COMPARE, "phones", "sources", "field_sources")
+    rows without a match (a person first known without an ID number). A handful of indexed
+    queries per batch, never one per row."""
     found: dict = {}
     ids = [r["id_number"] for r in batch if r.get("id_number")]
-    if ids:
-        for row in Resident.objects.filter(id_number__in=ids, archived_at=None).values(*fields):
-            found[row["id_number"]] = row
+    for chunk in _in_chunks(ids):
+        # The partial unique index's condition, as written there, lets SQLite use it.
+        where = f"NOT (r.id_number = '') AND r.id_number IN ({_marks(len(chunk))})"
+        for hit in _select_residents(where, chunk):
+            found[hit["id_number"]] = hit
     rest = [r for r in batch if r.get("id_number") not in found]
-    # A row with an ID number can only be someone first recorded without one; a row without
-    # one can be anybody of that name, birth date and address.
-    with_id = {r["name"] for r in rest if r.get("id_number")}
-    without_id = {r["name"] for r in rest if not r.get("id_number")}
+    # A row with an ID number can only be someone first recorded without one (the small
+    # partial index resident_no_id_name_birth); a row without one can be anybody of that name,
+    # birth date and address.
+    candidates: list[dict] = []
+    with_id = sorted({(r["name"], r["birth_date"]) for r in rest if r.get("id_number")})
+    for chunk in _in_chunks(with_id, 2000):
+        candidates += _select_residents("r.id_number = ''", [], pairs=chunk)
+    no_id = [r for r in rest if not r.get("id_number")]
+    dated = sorted({(r["name"], r["birth_date"]) for r in no_id if r.get("birth_date")})
+    for chunk in _in_chunks(dated, 2000):
+        candidates += _select_residents("1 = 1", [], pairs=chunk)
+    undated = sorted({r["name"] for r in no_id if not r.get("birth_date")})
+    for chunk in _in_chunks(undated):
+        where = f"r.birth_date IS NULL AND r.name IN ({_marks(len(chunk))})"
+        candidates += _select_residents(where, chunk)
     by_key: dict = {}
-    base = Resident.objects.filter(archived_at=None)
-    for names, qs in ((with_id - without_id, base.filter(id_number="")), (without_id, base)):
-        if names:
-            for row in qs.filter(name__in=sorted(names)).values(*fields):
-                by_key.setdefault((row["name"], row["birth_date"], row["address"]), row)
+    for hit in sorted(candidates, key=lambda h: h["id"]):
+        by_key.setdefault((hit["name"], hit["birth_date"], hit["address"]), hit)
     for r in rest:
         hit = by_key.get((r["name"], r.get("birth_date"), r.get("address", "")))
         if hit is not None and (not hit["id_number"] or not r.get("id_number")):
@@ -478,10 +539,17 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
     house_keys = {r["_house"] for r in batch if r.get("_house")}
     houses: dict = {}
     if house_keys:
-        for hid, b, u, room in House.objects.filter(
-            building_id__in={k[0] for k in house_keys}, archived_at=None
-        ).values_list("id", "building_id", "unit", "room"):
-            houses[(b, u, room)] = hid
+        buildings = sorted({k[0] for k in house_keys})
+        table = connection.ops.quote_name(House._meta.db_table)
+        with connection.cursor() as cur:
+            for chunk in _in_chunks(buildings):
+                cur.execute(
+                    f"SELECT id, building_id, unit, room FROM {table} "  # noqa: S608
+                    f"WHERE archived_at IS NULL AND building_id IN ({_marks(len(chunk))})",
+                    chunk,
+                )
+                for hid, b, u, room in cur.fetchall():
+                    houses[(b, u, room)] = hid
     numbers = {r["household_number"] for r in batch if r.get("household_number")}
     households = dict(
         Household.objects.filter(number__in=sorted(numbers), archived_at=None).values_list(
@@ -498,7 +566,7 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
             tag_links.setdefault(rid, set()).add(tid)
 
     creates: list[dict] = []
-    updates: list[tuple[dict, dict, list[str]]] = []
+    updates: list[tuple[dict, dict, list[str], dict]] = []
     for r in batch:
         hit = found.get(r.get("id_number")) or found.get(id(r))
         if hit is None:
@@ -527,7 +595,7 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
         if not changed and ctx.source in (hit["sources"] or []):
             report.unchanged += 1
             continue
-        updates.append((r, hit, changed, new))  # type: ignore[arg-type]
+        updates.append((r, hit, changed, new))
     report.good += len(batch)
     if not commit:
         report.created += len(creates)
@@ -551,8 +619,7 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
 def _write(batch, creates, updates, houses, households, ctx) -> None:
     actor = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
     source = ctx.source
-    now = timezone.now()
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     actor_id = actor.id if actor is not None else None
     new_houses: dict = {}
     for r in creates + [u[0] for u in updates]:
@@ -580,29 +647,51 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
         Household.objects.bulk_create(new_households.values(), batch_size=2000)
         households.update({k: h.id for k, h in new_households.items()})
 
+    # New residents: one tuple each, straight in database form. Which fields this source set
+    # ({field: source}) depends only on which fields a row gives, so its JSON is made once.
+    convert = row_converter(Resident, RESIDENT_COLUMNS)
+    sources = json.dumps([source], ensure_ascii=False)
+    by_fields: dict[tuple, str] = {}
     rows = []
     for r in creates:
-        values = {f: r[f] for f in COMPARE if f in r and r[f] is not None}
-        values["house_id"] = houses.get(r.get("_house"))
-        values["household_id"] = households.get(r.get("household_number"))
-        values["phones"] = r.get("phones", [])
-        field_sources = {f: source for f, val in values.items() if val not in (None, "", [])}
-        values.update(sources=[source], field_sources=field_sources)
-        rows.append(
-            (*(db_value(values.get(f, RESIDENT_DEFAULTS.get(f))) for f in RESIDENT_INSERT),
-             actor_id, stamp, stamp)
-        )  # fmt: skip
-    ids = insert_rows(Resident, [*RESIDENT_INSERT, "created_by", "created_at", "updated_at"], rows)
+        values = dict(RESIDENT_DEFAULTS)
+        given = []
+        for f in COMPARE:
+            v = r.get(f)
+            if v is not None:
+                values[f] = v
+                if v != "":
+                    given.append(f)
+        house_id = values["house_id"] = houses.get(r.get("_house"))
+        household_id = values["household_id"] = households.get(r.get("household_number"))
+        phones = values["phones"] = r.get("phones") or []
+        if house_id is not None:
+            given.append("house_id")
+        if household_id is not None:
+            given.append("household_id")
+        if phones:
+            given.append("phones")
+        key = tuple(given)
+        field_sources = by_fields.get(key)
+        if field_sources is None:
+            field_sources = by_fields[key] = json.dumps(
+                dict.fromkeys(key, source), ensure_ascii=False
+            )
+        values["sources"] = sources
+        values["field_sources"] = field_sources
+        rows.append(convert([*(values[f] for f in RESIDENT_INSERT), actor_id, stamp, stamp]))
+    ids = insert_rows(Resident, RESIDENT_COLUMNS, rows)
     through = Resident.tags.through
-    links = []
-    heads = {}
     tag_rows = []
     for r, rid in zip(creates, ids, strict=True):
         r["_id"] = rid
         tag_rows.extend((rid, t) for t in r.get("_tags") or ())
     if tag_rows:
         insert_rows(through, ["resident", "tag"], tag_rows)
-    changed_objs, fields = [], set()
+
+    # Changed residents: only the changed fields, grouped by which fields they are.
+    groups: dict[tuple, list] = {}
+    links = []
     for r, hit, changed, new in updates:
         r["_id"] = hit["id"]
         number = r.get("household_number")
@@ -612,24 +701,25 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
         if r.get("_house") and houses.get(r["_house"]) != hit["house_id"]:
             new["house_id"] = houses[r["_house"]]
             changed.append("house_id")
-        sources = list(hit["sources"] or [])
-        if source not in sources:
-            sources.append(source)
+        sources_now = list(hit["sources"] or [])
+        if source not in sources_now:
+            sources_now.append(source)
         field_sources = dict(hit["field_sources"] or {})
         field_sources.update(dict.fromkeys(changed, source))
-        new.update(sources=sources, field_sources=field_sources, updated_at=now)
-        fields.update(k for k in new)
-        # Every field starts from the stored value: bulk_update writes each listed field of
-        # every object, so a field another row changed must not be blanked on this one.
-        obj = Resident(id=hit["id"], **{k: v for k, v in hit.items() if k != "id"})
-        for key, value in new.items():
-            setattr(obj, key, value)
-        changed_objs.append(obj)
-        links.extend(through(resident_id=hit["id"], tag_id=t) for t in r.get("_new_tags") or ())
-    if changed_objs:
-        Resident.objects.bulk_update(changed_objs, sorted(fields), batch_size=1000)
+        new.update(sources=sources_now, field_sources=field_sources, updated_at=stamp)
+        fields = tuple(sorted(new))
+        groups.setdefault(fields, []).append((hit["id"], *(new[f] for f in fields)))
+        links.extend((hit["id"], t) for t in sorted(r.get("_new_tags") or ()))
+    for fields, group in groups.items():
+        convert = row_converter(Resident, ["id", *fields])
+        update_rows(Resident, list(fields), [convert(row) for row in group])
     if links:
-        through.objects.bulk_create(links, batch_size=5000, ignore_conflicts=True)
+        through.objects.bulk_create(
+            [through(resident_id=rid, tag_id=t) for rid, t in links],
+            batch_size=5000,
+            ignore_conflicts=True,
+        )
+    heads = {}
     for r in batch:
         if (
             r.get("household_number")
@@ -638,6 +728,4 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
         ):
             heads[households[r["household_number"]]] = r["_id"]
     if heads:
-        Household.objects.bulk_update(
-            [Household(id=h, head_id=rid) for h, rid in heads.items()], ["head"], batch_size=1000
-        )
+        update_rows(Household, ["head"], [(h, rid) for h, rid in heads.items()])

@@ -194,6 +194,13 @@ class Resident(Element):
         indexes = [
             models.Index(fields=["name", "birth_date"], name="resident_name_birth"),
             models.Index(fields=["birth_date"], name="resident_birth"),
+            # People known without an ID number, the few an ID-carrying import row may be
+            # (the importer's match by name + birth date): small, so cheap to keep.
+            models.Index(
+                fields=["name", "birth_date"],
+                condition=Q(id_number="", archived_at__isnull=True),
+                name="resident_no_id_name_birth",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
