@@ -26,5 +26,6 @@ urlpatterns = [
         {"document_root": settings.MEDIA_ROOT},
     ),
     path("brain/", include("yiwang.brain.urls")),
+    path("matching/", include("yiwang.matching.urls")),
     path("", include("yiwang.web.urls")),
 ]

@@ -51,6 +51,12 @@ def _reviewer(user, scope: Scope) -> bool:
     return scope.everything or bool(scope.street_ids)
 
 
+def _provider(user, scope: Scope) -> bool:
+    from yiwang.matching.selectors import provider_for_user
+
+    return bool(provider_for_user(user))
+
+
 # One table, in display order. A new page adds a line here with who may see it.
 NAV: tuple[NavEntry, ...] = (
     NavEntry(
@@ -88,6 +94,21 @@ NAV: tuple[NavEntry, ...] = (
         ("outreach:index", "outreach:detail", "outreach:calls"),
     ),
     NavEntry(
+        "demands",
+        lambda: _("需求清单"),
+        lambda: reverse("matching:demands"),
+        _desk,
+        (
+            "matching:demands",
+            "matching:demand_new",
+            "matching:demand_detail",
+            "matching:providers",
+            "matching:provider_new",
+            "matching:provider_detail",
+            "matching:records",
+        ),
+    ),
+    NavEntry(
         "report",
         lambda: _("上报问题"),
         lambda: reverse("cases:new"),
@@ -99,7 +120,22 @@ NAV: tuple[NavEntry, ...] = (
         "mine", lambda: _("我的上报"), lambda: reverse("cases:mine"), _everyone, ("cases:mine",)
     ),
     NavEntry(
+        "my_service",
+        lambda: _("我的服务"),
+        lambda: reverse("matching:me"),
+        _provider,
+        ("matching:me",),
+    ),
+    NavEntry(
         "wall", lambda: _("回音壁"), lambda: reverse("wall:list"), _everyone, ("wall:list",), True
+    ),
+    NavEntry(
+        "calls",
+        lambda: _("揭榜"),
+        lambda: reverse("matching:calls"),
+        _everyone,
+        ("matching:calls", "matching:call_new", "matching:call_detail"),
+        True,
     ),
     NavEntry(
         "wall_review",
