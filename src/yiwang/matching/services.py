@@ -524,7 +524,7 @@ def demand_complete(
     """The service is done: the provider's record and hours, and a service record."""
     now = now or timezone.now()
     demand = (
-        Demand.objects.select_for_update()
+        Demand.objects.select_for_update(of=("self",))
         .select_related("provider", "service", "resident")
         .get(id=demand.id)
     )
