@@ -753,3 +753,54 @@ def test_navigation_entries(client, worker_a, outsider, two_volunteers):
     assert "calls" in keys and "my_service" not in keys
     client.logout()
     assert "calls" in nav_keys(client.get(reverse("matching:calls")))
+
+
+def test_numbers_and_dates_that_are_not_are_field_errors(
+    client, worker_a, community_staff, offered, two_volunteers, make_provider, tree
+):
+    """Not a 500: "NaN" as hours or budget, a year far outside this system's life."""
+    a = two_volunteers[0]
+    s.offer_accept(actor=a.user, offer=offered.offers.get(provider=a))
+    login(client, a.user)
+    for value in ("NaN", "Infinity", "一小时"):
+        response = client.post(reverse("matching:me_complete", args=[offered.id]), {"hours": value})
+        assert response.status_code == 200
+        assert 'data-field="hours">请填写数字' in html(response)
+    offered.refresh_from_db()
+    assert offered.status == Demand.Status.MATCHED
+
+    provider = make_provider("紫云队", areas=[("grid", tree.grid_b1.id)])
+    login(client, community_staff)
+    response = client.post(
+        reverse("matching:provider_absence", args=[provider.id]),
+        {"starts_at": "0001-01-01T00:00", "ends_at": "9999-12-31T23:59"},
+    )
+    assert response.status_code == 200
+    assert 'data-field="starts_at">时间超出合理范围' in html(response)
+    assert not ProviderAbsence.objects.exists()
+    data = {
+        "title": "t",
+        "description": "d",
+        "apply_by": local(timezone.now() + timedelta(days=2)),
+        "budget": "NaN",
+    }
+    response = client.post(reverse("matching:call_new"), data)
+    assert response.status_code == 200
+    assert 'data-field="budget">请填写数字' in html(response)
+    response = client.get(reverse("matching:records") + "?start=0001-01-01")
+    assert response.status_code == 200
+    assert 'data-field="start">日期超出合理范围' in html(response)
+    assert not OpenCall.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "persona", ["worker_a", "community_staff", "street_staff", "leader", "admin_user"]
+)
+def test_desk_pages_render_for_each_desk_persona(client, request, persona, tree):
+    user = request.getfixturevalue(persona)
+    login(client, user)
+    for name in ("demands", "providers", "records", "calls", "me"):
+        assert client.get(reverse(f"matching:{name}")).status_code == 200, name
+    expected = 200 if persona != "leader" else 403  # a leader reads, posts nothing
+    assert client.get(reverse("matching:demand_new")).status_code == expected
+    assert client.get(reverse("matching:provider_new")).status_code == expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -24,6 +25,10 @@ def errors_of(exc: ValidationError, fields=()) -> dict[str, list[str]]:
     return out
 
 
+# Dates people type for this system's work; outside this, a typo (and a database overflow).
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
 def local_datetime(value: str | None, field: str, *, required: bool = True) -> datetime | None:
     """A datetime-local input ("2026-12-01T09:30"), read in the district's time zone."""
     value = (value or "").strip()
@@ -35,6 +40,8 @@ def local_datetime(value: str | None, field: str, *, required: bool = True) -> d
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError({field: [_("时间格式不正确,应如 2026-12-01 09:30")]}) from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValidationError({field: [_("时间超出合理范围")]})
     if parsed.tzinfo is None:
         parsed = timezone.make_aware(parsed, timezone.get_current_timezone())
     return parsed
@@ -47,9 +54,27 @@ def local_date(value: str | None, field: str, *, required: bool = False) -> date
             raise ValidationError({field: [_("请填写日期")]})
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValidationError({field: [_("日期格式不正确,应如 2026-12-01")]}) from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValidationError({field: [_("日期超出合理范围")]})
+    return parsed
+
+
+def number_text(value, field: str) -> str | None:
+    """A typed amount or duration, passed on as text for the service to range-check; anything
+    that is not a finite number (letters, "NaN", "Infinity") is refused here by its field."""
+    value = str(value or "").strip()
+    if not value:
+        return None
+    try:
+        finite = Decimal(value).is_finite()
+    except (InvalidOperation, ValueError):
+        finite = False
+    if not finite:
+        raise ValidationError({field: [_("请填写数字")]})
+    return value
 
 
 def int_or_none(value) -> int | None:

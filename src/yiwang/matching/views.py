@@ -34,6 +34,7 @@ from .forms import (
     ids,
     int_or_none,
     local_datetime,
+    number_text,
 )
 from .models import Demand, Provider
 from .ranking import fmt_slot, rank
@@ -298,7 +299,7 @@ def demand_complete(request, demand_id: int):
             actor=request.user,
             demand=demand,
             note=request.POST.get("note", ""),
-            hours=request.POST.get("hours", ""),
+            hours=number_text(request.POST.get("hours"), "hours"),
             photo=request.FILES.get("photo"),
         )
     except ValidationError as exc:
@@ -427,7 +428,7 @@ def me_complete(request, demand_id: int):
             actor=request.user,
             demand=demand,
             note=request.POST.get("note", ""),
-            hours=request.POST.get("hours", ""),
+            hours=number_text(request.POST.get("hours"), "hours"),
             photo=request.FILES.get("photo"),
         )
     except ValidationError as exc:

@@ -21,7 +21,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .errors import MatchConflict
-from .forms import errors_of, ids, int_or_none, local_date, local_datetime, milestone_lines
+from .forms import (
+    errors_of,
+    ids,
+    int_or_none,
+    local_date,
+    local_datetime,
+    milestone_lines,
+    number_text,
+)
 from .models import Application, Milestone, OpenCall, ServiceRecord
 from .views import PAGE_SIZE, _conflict
 
@@ -100,7 +108,7 @@ def call_new(request):
                 title=data.get("title", ""),
                 description=data.get("description", ""),
                 location=data.get("location", ""),
-                budget=data.get("budget", "").strip() or None,
+                budget=number_text(data.get("budget"), "budget"),
                 in_kind=data.get("in_kind", ""),
                 criteria=data.get("criteria", ""),
                 **parsed,
@@ -212,7 +220,7 @@ def call_apply(request, call_id: int):
             call=call,
             partner=partner,
             proposal=request.POST.get("proposal", ""),
-            amount=request.POST.get("amount", "").strip() or None,
+            amount=number_text(request.POST.get("amount"), "amount"),
         )
     except ValidationError as exc:
         errors = errors_of(exc, ("partner", "proposal", "amount"))
