@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
 
 from yiwang.cases.errors import CaseConflict
+from yiwang.matching.errors import MatchConflict
 from yiwang.org.services import api_token_user
 
 
@@ -82,7 +83,7 @@ def on_http_error(request, exc: HttpError):
 
 
 # Each app's router, mounted at /api/v1/<app>/.
-ROUTERS = ["org", "geo", "registry", "search", "cases", "intake", "brain"]
+ROUTERS = ["org", "geo", "registry", "search", "cases", "intake", "brain", "matching"]
 
 
 def _mount():
@@ -95,6 +96,11 @@ def _mount():
 
 @api.exception_handler(CaseConflict)
 def on_conflict(request, exc: CaseConflict):
+    return api.create_response(request, exc.as_dict(), status=409)
+
+
+@api.exception_handler(MatchConflict)
+def on_match_conflict(request, exc: MatchConflict):
     return api.create_response(request, exc.as_dict(), status=409)
 
 
