@@ -207,3 +207,81 @@ def test_api_search(client, people, leader, worker_b):
     assert r.status_code == 400 and r.json()["field"] == "purpose"
     login(client, worker_b)
     assert client.get("/api/v1/search/", {"q": "武汉", "purpose": "routine"}).json()["total"] == 0
+
+
+def in_scope(r: Resident, street) -> bool:
+    return street is None or r.grid.street_id == street.id
+
+
+short_term = st.text(alphabet=ALPHABET, min_size=2, max_size=3)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=st.lists(st.tuples(text, text, st.booleans()), min_size=1, max_size=20),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 19), st.sampled_from(["notes", "move", "archive", "delete"]), text
+        ),
+        max_size=8,
+    ),
+    term=short_term,
+)
+def test_counts_by_street_follow_edits_moves_and_archive(
+    people, tree, leader, street_staff, rows, edits, term
+):
+    """One 2- or 3-character term at district or street scope is counted from the substring
+    counts; after edits, moves between streets, archiving and deletes it still equals the
+    brute-force filter, as do its ids and the street facets."""
+    Resident.objects.all().delete()
+    made = [
+        Resident.objects.create(
+            name=n or "无名", address=a, grid=tree.grid_a1 if in_a else tree.grid_b1
+        )
+        for n, a, in_a in rows
+    ]
+    index.flush(limit=100_000)
+    for i, what, value in edits:
+        r = made[i % len(made)]
+        if r.pk is None or r.archived_at:
+            continue
+        if what == "notes":
+            r.notes = value
+            r.save()
+        elif what == "move":
+            r.grid = tree.grid_b1 if r.grid_id == tree.grid_a1.id else tree.grid_a1
+            r.save()
+        elif what == "archive":
+            from django.utils import timezone
+
+            r.archived_at = timezone.now()
+            r.save()
+        else:
+            r.delete()
+    index.flush(limit=100_000)
+    live = list(Resident.objects.filter(archived_at__isnull=True).select_related("grid"))
+    node = parse(term)
+    for actor, street in ((leader, None), (street_staff, tree.street_a)):
+        expected = sorted(r.id for r in live if in_scope(r, street) and matches(node, haystack(r)))
+        assert all_ids(actor, term) == (len(expected), expected)
+    result = search(actor=leader, query=term, purpose="routine", facets=True)
+    by_street = {f["id"]: f["count"] for f in result.facets.get("street", [])}
+    for street in (tree.street_a, tree.street_b):
+        n = sum(1 for r in live if in_scope(r, street) and matches(node, haystack(r)))
+        assert by_street.get(street.id, 0) == n
+
+
+def test_street_filter_and_community_facets(people, tree, leader, street_staff):
+    a = Resident.objects.create(name="甲", address="武汉路1号", grid=tree.grid_a1)
+    Resident.objects.create(name="乙", address="武汉路2号", grid=tree.grid_b1)
+    index.flush()
+    assert all_ids(leader, "武汉", filters=Filters(street_id=tree.street_a.id)) == (1, [a.id])
+    assert all_ids(street_staff, "武汉", filters=Filters(street_id=tree.street_b.id))[0] == 0
+    result = search(actor=street_staff, query="武汉", purpose="routine", facets=True)
+    assert [(f["name"], f["count"]) for f in result.facets["community"]] == [("小港社区", 1)]
+    community = tree.grid_a1.community_id
+    assert all_ids(leader, "武汉", filters=Filters(community_id=community)) == (1, [a.id])

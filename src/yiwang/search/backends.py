@@ -1,35 +1,178 @@
 """The two engines behind one interface: SQLite FTS5 and PostgreSQL tsvector + GIN, chosen by
-the database in use. Both index the same token text (see text.py)."""
+the database in use. Both index the same token text (see text.py).
+
+Two things keep large results cheap:
+
+- A document's kind is the high part of its id (residents 1·2⁴⁰ + id, places 2·2⁴⁰ + id, …), so
+  "residents only" is an id range the engine seeks to, not a token intersected with a
+  million-entry list.
+- `search_gram` holds, for every 2- and 3-character substring, how many documents of a kind
+  contain it, district-wide and per street. It changes in the same transaction as the index,
+  so a one-term count at district or street scope (the counts that reach hundreds of
+  thousands) is one primary-key read instead of a walk over every hit."""
 
 from __future__ import annotations
 
-from django.db import connection
+import re
+from collections import Counter
+from dataclasses import dataclass
 
-from .text import Node
+from django.db import connection, transaction
+
+from .text import Node, body_facts
 
 KIND_CODE = {"r": 1, "p": 2, "o": 3}
 CODE_KIND = {v: k for k, v in KIND_CODE.items()}
+KIND_TOKENS = {"zzkr": "r", "zzkp": "p", "zzko": "o"}
+SPAN = 1 << 40
 
 
 def doc_id(kind: str, ref_id: int) -> int:
-    return ref_id * 4 + KIND_CODE[kind]
+    return KIND_CODE[kind] * SPAN + ref_id
 
 
 def split_doc_id(value: int) -> tuple[str, int]:
-    return CODE_KIND[value % 4], value // 4
+    return CODE_KIND[value // SPAN], value % SPAN
+
+
+def kind_range(kind: str) -> tuple[int, int]:
+    low = KIND_CODE[kind] * SPAN
+    return low, low + SPAN - 1
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A compiled search: the engine's match text, the kind as an id range, and — when the
+    query is one 2- or 3-character substring at district or single-street scope — the key
+    under which search_gram counts it."""
+
+    text: str
+    kind: str | None = None
+    gram: str | None = None
+    scope: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _split_groups(groups: list[list[str]]) -> tuple[str | None, list[list[str]]]:
+    kind, rest, seen = None, [], set()
+    for group in groups:
+        if kind is None and len(group) == 1 and group[0] in KIND_TOKENS:
+            kind = KIND_TOKENS[group[0]]
+            continue
+        key = tuple(sorted(group))
+        if key not in seen:
+            seen.add(key)
+            rest.append(group)
+    return kind, rest
+
+
+def _count_key(node: Node, kind: str | None, rest: list[list[str]]) -> tuple[str, str] | None:
+    if kind is None or node.op != "term" or len(node.term.runs) != 1:
+        return None
+    gram = node.term.runs[0]
+    if not 2 <= len(gram) <= 3:
+        return None
+    tokens = {g[0] for g in rest if len(g) == 1}
+    if len(tokens) != len(rest):
+        return None
+    if not tokens:
+        return gram, kind
+    (token,) = tokens if len(tokens) == 1 else (None,)
+    if token and token.startswith("zzs"):
+        return gram, kind + token
+    return None
+
+
+class GramDelta:
+    """Net change to search_gram from documents leaving (-1) and entering (+1) the index."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Counter] = {}
+
+    def add(self, did: int, body_text: str, sign: int) -> None:
+        grams, street = body_facts(body_text)
+        kind = split_doc_id(did)[0]
+        for key in (kind, kind + street) if street else (kind,):
+            counter = self.by_key.setdefault(f"{key}|{sign}", Counter())
+            counter.update(grams)
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        net: Counter = Counter()
+        for key, counter in self.by_key.items():
+            scope, sign = key.rsplit("|", 1)
+            s = int(sign)
+            for gram, n in counter.items():
+                net[(gram, scope)] += s * n
+        return sorted((g, sc, n) for (g, sc), n in net.items() if n)
 
 
 class Backend:
-    def compile(self, node: Node, required: list[list[str]]) -> str: ...
-    def count(self, expr: str) -> int: ...
-    def ids(self, expr: str, limit: int, offset: int) -> list[int]: ...
-    def upsert(self, rows: list[tuple[int, str]]) -> None: ...
-    def delete(self, ids: list[int]) -> None: ...
+    def _node(self, node: Node) -> str: ...
+    def _match(self, node: Node, rest: list[list[str]]) -> str: ...
+
+    def compile(self, node: Node, required: list[list[str]]) -> Expr:
+        """`required` is a list of OR-groups of tokens that must all hold (kind, scope,
+        filters); the kind group becomes an id range."""
+        kind, rest = _split_groups(required)
+        key = _count_key(node, kind, rest)
+        text = self._match(node, rest)
+        if key:
+            return Expr(text, kind, key[0], key[1])
+        return Expr(text, kind)
+
+    def _params(self, expr: Expr | str) -> list:
+        """Match text and id bounds (the kind's range, or every id)."""
+        if isinstance(expr, Expr) and expr.kind:
+            return [expr.text, *kind_range(expr.kind)]
+        return [str(expr), -(1 << 62), 1 << 62]
+
+    def count(self, expr: Expr | str) -> int:
+        if isinstance(expr, Expr) and expr.gram:
+            return self.gram_count(expr.gram, expr.scope)
+        return self.match_count(expr)
+
+    def gram_count(self, gram: str, scope: str) -> int:
+        with connection.cursor() as c:
+            c.execute("SELECT n FROM search_gram WHERE gram = %s AND scope = %s", [gram, scope])
+            row = c.fetchone()
+            return row[0] if row else 0
+
+    def match_count(self, expr: Expr | str) -> int: ...
+    def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]: ...
+    def bodies(self, ids: list[int]) -> list[tuple[int, str]]: ...
+    def _write(self, rows: list[tuple[int, str]]) -> None: ...
+    def _remove(self, ids: list[int]) -> None: ...
+    def _write_grams(self, rows: list[tuple[str, str, int]]) -> None: ...
     def clear(self) -> None: ...
+
+    def upsert(self, rows: list[tuple[int, str]], fresh: bool = False) -> None:
+        """Writes documents and their substring counts together; `fresh` = none of them is
+        in the index yet (a rebuild), so no old text needs reading."""
+        if not rows:
+            return
+        delta = GramDelta()
+        if not fresh:
+            for did, old in self.bodies([i for i, _ in rows]):
+                delta.add(did, old, -1)
+        for did, new in rows:
+            delta.add(did, new, +1)
+        self._write(rows)
+        self._write_grams(delta.rows())
+
+    def delete(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        delta = GramDelta()
+        for did, old in self.bodies(list(ids)):
+            delta.add(did, old, -1)
+        self._remove(list(ids))
+        self._write_grams(delta.rows())
 
 
 class SQLiteBackend(Backend):
-    """FTS5; `required` is a list of OR-groups of tokens that must all hold (scope, filters)."""
+    """FTS5."""
 
     def _node(self, node: Node) -> str:
         if node.op == "term":
@@ -44,45 +187,90 @@ class SQLiteBackend(Backend):
             text = f"({text}) NOT ({self._node(c)})"
         return text
 
-    def compile(self, node: Node, required: list[list[str]]) -> str:
+    def _match(self, node: Node, rest: list[list[str]]) -> str:
         if node.op == "not":
             raise ValueError("a query needs at least one positive term")
         text = f"({self._node(node)})"
-        for group in required:
+        for group in rest:
             text += " AND (" + " OR ".join(group) + ")"
         return text
 
-    def count(self, expr: str) -> int:
-        with connection.cursor() as c:
-            c.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH %s", [expr])
-            return c.fetchone()[0]
-
-    def ids(self, expr: str, limit: int, offset: int) -> list[int]:
+    def match_count(self, expr: Expr | str) -> int:
         with connection.cursor() as c:
             c.execute(
-                "SELECT rowid FROM search_fts WHERE search_fts MATCH %s ORDER BY rowid "
-                "LIMIT %s OFFSET %s",
-                [expr, limit, offset],
+                "SELECT count(*) FROM search_fts WHERE search_fts MATCH %s "
+                "AND rowid BETWEEN %s AND %s",
+                self._params(expr),
+            )
+            return c.fetchone()[0]
+
+    def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]:
+        with connection.cursor() as c:
+            c.execute(
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH %s "
+                "AND rowid BETWEEN %s AND %s ORDER BY rowid LIMIT %s OFFSET %s",
+                [*self._params(expr), limit, offset],
             )
             return [r[0] for r in c.fetchall()]
 
-    def upsert(self, rows: list[tuple[int, str]]) -> None:
-        if not rows:
-            return
+    def bodies(self, ids: list[int]) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        with connection.cursor() as c:
+            for i in ids:
+                c.execute("SELECT rowid, body FROM search_fts WHERE rowid = %s", [i])
+                out.extend(c.fetchall())
+        return out
+
+    def _write(self, rows: list[tuple[int, str]]) -> None:
         with connection.cursor() as c:
             c.executemany("DELETE FROM search_fts WHERE rowid = %s", [(i,) for i, _ in rows])
             c.executemany("INSERT INTO search_fts(rowid, body) VALUES (%s, %s)", rows)
 
-    def delete(self, ids: list[int]) -> None:
+    def _remove(self, ids: list[int]) -> None:
         with connection.cursor() as c:
             c.executemany("DELETE FROM search_fts WHERE rowid = %s", [(i,) for i in ids])
+
+    def _write_grams(self, rows: list[tuple[str, str, int]]) -> None:
+        if not rows:
+            return
+        with connection.cursor() as c:
+            c.executemany(
+                "INSERT INTO search_gram(gram, scope, n) VALUES (%s, %s, %s) "
+                "ON CONFLICT(gram, scope) DO UPDATE SET n = n + excluded.n",
+                rows,
+            )
+            gone = [(g, s) for g, s, n in rows if n < 0]
+            if gone:
+                c.executemany(
+                    "DELETE FROM search_gram WHERE gram = %s AND scope = %s AND n <= 0", gone
+                )
 
     def clear(self) -> None:
         with connection.cursor() as c:
             c.execute("DELETE FROM search_fts")
+            c.execute("DELETE FROM search_gram")
+
+
+_TSV_ITEM = re.compile(r"'([^']*)':([0-9A-D,]+)")
+
+
+def tsvector_body(tsv: str) -> str:
+    """A tsvector's text ('tok':1,5 'x':2) back to its words in position order."""
+    placed = []
+    for word, positions in _TSV_ITEM.findall(tsv):
+        for p in positions.split(","):
+            placed.append((int(p.rstrip("ABCD")), word))
+    placed.sort()
+    return " ".join(w for _, w in placed)
 
 
 class PostgresBackend(Backend):
+    """tsvector + GIN. Each statement runs with enough work_mem for an exact (not lossy)
+    bitmap of a district-wide result and without JIT, whose compile time would exceed the
+    query's own for counts the planner over-estimates."""
+
+    SETTINGS = "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+
     def _node(self, node: Node) -> str:
         if node.op == "term":
             return " & ".join("(" + " <-> ".join(p) + ")" for p in node.term.phrases())
@@ -91,45 +279,74 @@ class PostgresBackend(Backend):
         joiner = " | " if node.op == "or" else " & "
         return joiner.join(f"({self._node(c)})" for c in node.children)
 
-    def compile(self, node: Node, required: list[list[str]]) -> str:
+    def _match(self, node: Node, rest: list[list[str]]) -> str:
         text = f"({self._node(node)})"
-        for group in required:
+        for group in rest:
             text += " & (" + " | ".join(group) + ")"
         return text
 
-    def count(self, expr: str) -> int:
+    def _query(self, sql: str, params: list) -> list[tuple]:
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute(self.SETTINGS)
+            c.execute(sql, params)
+            return c.fetchall()
+
+    def match_count(self, expr: Expr | str) -> int:
+        return self._query(
+            "SELECT count(*) FROM search_doc "
+            "WHERE tsv @@ to_tsquery('simple', %s) AND id BETWEEN %s AND %s",
+            self._params(expr),
+        )[0][0]
+
+    def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]:
+        rows = self._query(
+            "SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %s) "
+            "AND id BETWEEN %s AND %s ORDER BY id LIMIT %s OFFSET %s",
+            [*self._params(expr), limit, offset],
+        )
+        return [r[0] for r in rows]
+
+    def bodies(self, ids: list[int]) -> list[tuple[int, str]]:
+        with connection.cursor() as c:
+            c.execute("SELECT id, tsv::text FROM search_doc WHERE id = ANY(%s)", [list(ids)])
+            return [(i, tsvector_body(t)) for i, t in c.fetchall()]
+
+    def _write(self, rows: list[tuple[int, str]]) -> None:
         with connection.cursor() as c:
             c.execute(
-                "SELECT count(*) FROM search_doc WHERE tsv @@ to_tsquery('simple', %s)", [expr]
-            )
-            return c.fetchone()[0]
-
-    def ids(self, expr: str, limit: int, offset: int) -> list[int]:
-        with connection.cursor() as c:
-            c.execute(
-                "SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %s) ORDER BY id "
-                "LIMIT %s OFFSET %s",
-                [expr, limit, offset],
-            )
-            return [r[0] for r in c.fetchall()]
-
-    def upsert(self, rows: list[tuple[int, str]]) -> None:
-        if not rows:
-            return
-        with connection.cursor() as c:
-            c.executemany(
-                "INSERT INTO search_doc(id, tsv) VALUES (%s, to_tsvector('simple', %s)) "
+                "INSERT INTO search_doc(id, tsv) "
+                "SELECT i, to_tsvector('simple', b) FROM unnest(%s::bigint[], %s::text[]) AS t(i, b) "
                 "ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
-                rows,
+                [[i for i, _ in rows], [b for _, b in rows]],
             )
 
-    def delete(self, ids: list[int]) -> None:
+    def _remove(self, ids: list[int]) -> None:
         with connection.cursor() as c:
             c.execute("DELETE FROM search_doc WHERE id = ANY(%s)", [list(ids)])
 
+    def _write_grams(self, rows: list[tuple[str, str, int]]) -> None:
+        if not rows:
+            return
+        with connection.cursor() as c:
+            for start in range(0, len(rows), 50_000):
+                chunk = rows[start : start + 50_000]
+                c.execute(
+                    "INSERT INTO search_gram(gram, scope, n) "
+                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::int[]) "
+                    "ON CONFLICT (gram, scope) DO UPDATE SET n = search_gram.n + EXCLUDED.n",
+                    [[g for g, _, _ in chunk], [s for _, s, _ in chunk], [n for _, _, n in chunk]],
+                )
+            gone = [(g, s) for g, s, n in rows if n < 0]
+            if gone:
+                c.execute(
+                    "DELETE FROM search_gram WHERE n <= 0 AND (gram, scope) IN "
+                    "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+                    [[g for g, _ in gone], [s for _, s in gone]],
+                )
+
     def clear(self) -> None:
         with connection.cursor() as c:
-            c.execute("TRUNCATE search_doc")
+            c.execute("TRUNCATE search_doc, search_gram")
 
 
 def backend() -> Backend:

@@ -124,7 +124,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_0
             chunk = ids[start : start + batch]
             live, _gone = _documents(kind, chunk)
             with transaction.atomic():
-                engine.upsert(live)
+                engine.upsert(live, fresh=True)
             done += len(chunk)
             if progress:
                 progress(done, total)

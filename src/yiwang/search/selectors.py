@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from yiwang.org.models import Street
+from yiwang.org.models import Community, Street
 from yiwang.registry.models import Organization, Place, Resident, Tag
 from yiwang.registry.privacy import access_log_write, purpose_clean, resident_masked
 from yiwang.registry.selectors import registry_scope
@@ -210,7 +210,7 @@ def search(
     hits = [_hit(f.kind, objects[r], terms) for r in refs if r in objects]
     result = Result(query=query, total=total, page=page, page_size=page_size, hits=hits)
     if facets and total:
-        result.facets = _facets(engine, node, groups, scope)
+        result.facets = _facets(engine, node, groups, scope, f)
     access_log_write(
         actor=actor,
         action="search",
@@ -233,27 +233,45 @@ def search(
     return result
 
 
-def _facets(engine, node: Node, groups: list[list[str]], scope: list[str] | None) -> dict:
-    """Counts by street and by tag within the current result (one count each)."""
+def _facets(engine, node: Node, groups: list[list[str]], scope: list[str] | None, f) -> dict:
+    """Counts by street, by community (within one street or the actor's communities) and by
+    tag within the current result, one count each. A one-term count at street scope is read
+    from the substring counts, so the street facets of a district-wide result stay cheap."""
+
+    def count(token: str) -> int:
+        return engine.count(engine.compile(node, [*groups, [token]]))
+
+    scope = scope or []
+    scope_streets = {int(t[3:]) for t in scope if t.startswith("zzs")}
+    scope_communities = {int(t[3:]) for t in scope if t.startswith("zzc")}
     streets = Street.objects.order_by("code")
-    if scope is not None:
-        allowed = {int(t[3:]) for t in scope if t.startswith("zzs")}
-        if not allowed:
-            streets = streets.none()
-        else:
-            streets = streets.filter(id__in=allowed)
+    if scope:
+        streets = streets.filter(id__in=scope_streets)
     by_street = []
     for street in streets:
-        n = engine.count(engine.compile(node, [*groups, [f"zzs{street.id}"]]))
+        n = count(f"zzs{street.id}")
         if n:
             by_street.append({"id": street.id, "name": street.name, "count": n})
+    one_street = f.street_id or (
+        next(iter(scope_streets)) if len(scope_streets) == 1 and len(scope) == 1 else None
+    )
+    communities = Community.objects.none()
+    if one_street:
+        communities = Community.objects.filter(street_id=one_street)
+    elif scope_communities:
+        communities = Community.objects.filter(id__in=scope_communities)
+    by_community = []
+    for community in communities.order_by("code"):
+        n = count(f"zzc{community.id}")
+        if n:
+            by_community.append({"id": community.id, "name": community.name, "count": n})
     by_tag = []
-    if groups and groups[0] == ["zzkr"]:
+    if f.kind == "resident":
         for tag in Tag.objects.filter(is_active=True).order_by("id"):
-            n = engine.count(engine.compile(node, [*groups, [f"zzt{tag.id}"]]))
+            n = count(f"zzt{tag.id}")
             if n:
                 by_tag.append({"id": tag.id, "name": tag.name, "count": n})
-    return {"street": by_street, "tag": by_tag}
+    return {"street": by_street, "community": by_community, "tag": by_tag}
 
 
 __all__ = ["search", "Filters", "Result", "Hit", "dt"]

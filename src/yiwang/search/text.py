@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 BREAK = "zzq"
 _RUN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -31,6 +32,7 @@ def runs(text: str) -> list[str]:
     return _RUN.findall(normalize(text))
 
 
+@lru_cache(maxsize=65_536)
 def _char(c: str) -> str:
     n = ord(c)
     out = ""
@@ -40,12 +42,34 @@ def _char(c: str) -> str:
     return out
 
 
+@lru_cache(maxsize=1_000_000)
 def bigram_token(pair: str) -> str:
     return "x" + _char(pair[0]) + _char(pair[1])
 
 
 def run_tokens(run: str) -> list[str]:
     return [bigram_token(run[i : i + 2]) for i in range(len(run) - 1)]
+
+
+def body_facts(body_text: str) -> tuple[set[str], str]:
+    """What a document's indexed text says about it: its distinct 2- and 3-character
+    substrings (a bigram token is one; two adjacent bigram tokens of one run make a 3-character
+    one) and its street token ("zzs12", or "" without a grid)."""
+    grams: set[str] = set()
+    street = ""
+    prev = ""
+    for token in body_text.split():
+        if len(token) == 9 and token[0] == "x":
+            pair = chr(int(token[1:5], 36)) + chr(int(token[5:], 36))
+            grams.add(pair)
+            if prev:
+                grams.add(prev + pair[1])
+            prev = pair
+        else:
+            prev = ""
+            if token.startswith("zzs"):
+                street = token
+    return grams, street
 
 
 def body(texts: list[str], extra_tokens: list[str]) -> str:
@@ -60,15 +84,21 @@ def body(texts: list[str], extra_tokens: list[str]) -> str:
     return " ".join(tokens)
 
 
-def pinyin_forms(name: str) -> list[str]:
-    """张三 → "zhangsan" and "zs", so names can be found by pinyin, full or initials."""
+@lru_cache(maxsize=100_000)
+def _pinyin(name: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin
 
-    if not name:
-        return []
     full = "".join(lazy_pinyin(name, errors="ignore"))
     initials = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))
-    return [f for f in (full, initials) if f]
+    return tuple(f for f in (full, initials) if f)
+
+
+def pinyin_forms(name: str) -> list[str]:
+    """张三 → "zhangsan" and "zs", so names can be found by pinyin, full or initials (cached:
+    names repeat, and the conversion is the slowest part of indexing)."""
+    if not name:
+        return []
+    return list(_pinyin(name))
 
 
 # -- queries ---------------------------------------------------------------------------------
