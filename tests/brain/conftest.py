@@ -3,7 +3,14 @@ helper that runs a case through its life with the product's own services."""
 
 from datetime import timedelta
 
-from tests.cases.conftest import _fresh_calendar, cat, depts, report, resident  # noqa: F401
+from tests.cases.conftest import (  # noqa: F401
+    _fresh_calendar,
+    cat,
+    depts,
+    handlers,
+    report,
+    resident,
+)
 from yiwang.cases import services as s
 from yiwang.cases.models import Case
 from yiwang.cases.states import Outcome

@@ -1,11 +1,13 @@
 """Roll-ups equal a direct computation from the cases, including cases that change after
 they were rolled up (the event hook + tick path) and reopened cases."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,9 +16,11 @@ from tests.brain.conftest import LIFE, backdate, step
 from yiwang.brain import selectors as sel
 from yiwang.brain.models import DailyFigure, DirtyKey, MonthlyFigure
 from yiwang.brain.rollup import day_bounds, rollup_rebuild, rollup_tick
+from yiwang.cases import services as s
 from yiwang.cases.models import Case
 from yiwang.cases.rates import Where, all_rates
 from yiwang.cases.states import Outcome
+from yiwang.org.models import Department
 
 CST = ZoneInfo("Asia/Shanghai")
 CODES = ["SRHJ04", "SRHJ01", "WZDJ01"]
@@ -58,13 +62,58 @@ def assert_equal_to_direct(tree, first, last):
         )
         assert got["closed"] == closed.count()
         assert got["unsatisfied"] == closed.filter(satisfaction="unsatisfied").count()
+        assert_departments_equal_direct(node, first, last)
+        assert_places_equal_direct(node, first, last)
+
+
+def assert_departments_equal_direct(node, first, last):
+    start, end = day_bounds(first, last)
+    got = {r["id"]: r for r in sel.by_department(node, first, last)}
+    for dept_id in Department.objects.values_list("id", flat=True):
+        scope = replace(where(node), department_id=dept_id)
+        reported = scope.filter(Case.objects.filter(reported_at__gte=start, reported_at__lt=end))
+        closed = scope.filter(
+            Case.objects.filter(state="closed", closed_at__gte=start, closed_at__lt=end)
+        )
+        if not reported.exists() and not closed.exists():
+            assert dept_id not in got, (node.level, dept_id)
+            continue
+        row = got[dept_id]
+        for name, value in all_rates(scope, start, end).items():
+            assert row[name] == value, (node.level, dept_id, name, first, last)
+        assert row["reported"] == reported.count()
+        assert row["closed"] == closed.count()
+        assert row["overdue"] == reported.filter(is_overdue=True).count()
+
+
+def assert_places_equal_direct(node, first, last):
+    start, end = day_bounds(first, last)
+    for at_least, limit in [(1, 100), (2, 100), (2, 1), (1, 2)]:
+        rows = (
+            where(node)
+            .filter(Case.objects.filter(reported_at__gte=start, reported_at__lt=end))
+            .exclude(address="")
+            .values("address", "category_id", "grid_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=at_least)
+        )
+        want = sorted((-r["n"], r["address"], r["category_id"], r["grid_id"]) for r in rows)[:limit]
+        got = sel.recurring_places(node, first, last, at_least=at_least, limit=limit)
+        assert [(-r["count"], r["address"]) for r in got] == [w[:2] for w in want], (
+            node.level, first, last, at_least, limit,
+        )  # fmt: skip
 
 
 # One generated case: where, what, when (days back, hour), how far its life went before the
 # roll-up, and what happens to it afterwards.
+ADDRESSES = ["", "铁山路22号", "人民路10号"]
+DISPATCH = ["none", "cg", "zj", "cg+sthj"]
+
 case_spec = st.tuples(
     st.integers(0, 3),  # grid cell
     st.sampled_from(CODES),
+    st.sampled_from(ADDRESSES),
+    st.sampled_from(DISPATCH),  # to whom it is dispatched once accepted
     st.integers(1, 75),  # days back
     st.integers(0, 23),  # hour
     st.integers(0, len(LIFE)),  # steps before the roll-up
@@ -81,33 +130,55 @@ case_spec = st.tuples(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(specs=st.lists(case_spec, min_size=1, max_size=7))
-def test_rollups_equal_direct_computation(specs, tree, report, admin_user, resident):
+@given(specs=st.lists(case_spec, min_size=1, max_size=8))
+def test_rollups_equal_direct_computation(
+    specs, tree, report, depts, handlers, admin_user, resident
+):
+    def live(case, names, dispatch, sat, outcome):
+        for name in names:
+            step(case, name, desk=admin_user, rater=resident, outcome=outcome, satisfaction=sat)
+            if name == "accept" and dispatch != "none":
+                lead, *assists = dispatch.split("+")
+                case.refresh_from_db()
+                s.case_dispatch(
+                    actor=admin_user, case=case, lead=depts[lead],
+                    assists=[depts[a] for a in assists],
+                )  # fmt: skip
+                for a in assists:  # a co-handler's part is in before the reply
+                    s.case_part_done(actor=handlers[a], case=case, report="已完成")
+
     with transaction.atomic():
         now = timezone.now()
         cases = []
-        for cell, code, back, hour, before, after, sat, outcome, close_h in specs:
-            case = report(code, i=cell)
-            done = LIFE[:before]
-            for name in done:
-                step(case, name, desk=admin_user, rater=resident, outcome=outcome,
-                     satisfaction=sat)  # fmt: skip
+        for (
+            cell,
+            code,
+            address,
+            dispatch,
+            back,
+            hour,
+            before,
+            after,
+            sat,
+            outcome,
+            close_h,
+        ) in specs:
+            case = report(code, i=cell, address=address)
+            live(case, LIFE[:before], dispatch, sat, outcome)
             at = datetime.combine(
                 (now - timedelta(days=back)).astimezone(CST).date(),
                 datetime.min.time(),
                 tzinfo=CST,
             ) + timedelta(hours=hour)
             backdate(case, at, close_after_hours=close_h)
-            cases.append((case, before, after, sat, outcome))
+            cases.append((case, dispatch, before, after, sat, outcome))
         rollup_rebuild()
         assert not DirtyKey.objects.exists()
         # Changes after the roll-up go through the services: the hook marks, the tick recounts.
-        for case, before, after, sat, outcome in cases:
+        for case, dispatch, before, after, sat, outcome in cases:
             case.refresh_from_db()
             if after == "more":
-                for name in LIFE[before:]:
-                    step(case, name, desk=admin_user, rater=resident, outcome=outcome,
-                         satisfaction=sat)  # fmt: skip
+                live(case, LIFE[before:], dispatch, sat, outcome)
             elif after == "reject" and case.state in ("reported", "accepted"):
                 step(case, "reject", desk=admin_user, rater=resident)
             elif after == "reopen" and case.state == "closed" and case.reopen_count == 0:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from yiwang.cases.rates import _ratio
+
 # rate → (numerator count, denominator count)
 RATIOS: dict[str, tuple[str, str]] = {
     "response_rate": ("responded_on_time", "reported"),
@@ -22,8 +24,8 @@ RATE_NAMES = (*RATIOS, "average_handling_hours")
 
 
 def ratio(num: int, den: int) -> float | None:
-    # The same rounding as cases.rates._ratio.
-    return round(num / den, 4) if den else None
+    """The desks' own ratio (cases.rates), so a rate has one rounding everywhere."""
+    return _ratio(num, den)
 
 
 def handling_hours(total_us: int, closed: int) -> float | None:

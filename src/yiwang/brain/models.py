@@ -193,6 +193,78 @@ class StreetCategoryDayFigure(Counts):
         return f"{self.street_id}/{self.category_id}/{self.day}"
 
 
+class DepartmentDayFigure(Counts):
+    """A department's part in a community's cases on a day: each case counted once for every
+    department with an assignment in it (as cases.rates.Where(department_id=…) counts), by the
+    grid's community, so the department ranking of any street or the district is a sum."""
+
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("org.Community", on_delete=models.CASCADE, related_name="+")
+    street = models.ForeignKey("org.Street", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("日期"))
+
+    class Meta:
+        verbose_name = _("部门日统计")
+        verbose_name_plural = _("部门日统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "day", "department"], name="department_day_key"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "street"], name="department_day_street_idx")]
+
+    def __str__(self):
+        return f"{self.department_id}/{self.community_id}/{self.day}"
+
+
+class DepartmentMonthFigure(Counts):
+    """The sum of a month's DepartmentDayFigure rows for one department and community."""
+
+    department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("org.Community", on_delete=models.CASCADE, related_name="+")
+    street = models.ForeignKey("org.Street", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("月份"))
+
+    class Meta:
+        verbose_name = _("部门月统计")
+        verbose_name_plural = _("部门月统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "month", "department"], name="department_month_key"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "street"], name="department_month_street_idx")]
+
+    def __str__(self):
+        return f"{self.department_id}/{self.community_id}/{self.month:%Y-%m}"
+
+
+class PlaceMonthFigure(models.Model):
+    """Cases reported in a local month at one address, of one category, in one grid: what the
+    recurring-places list (高频重复点位) is read from."""
+
+    grid = models.ForeignKey("org.Grid", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("org.Community", on_delete=models.CASCADE, related_name="+")
+    street = models.ForeignKey("org.Street", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("cases.Category", on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(_("地址"), max_length=300)
+    month = models.DateField(_("月份"))
+    reported = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("地点月统计")
+        verbose_name_plural = _("地点月统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grid", "category", "address", "month"], name="place_month_key"
+            )
+        ]
+        indexes = [models.Index(fields=["month", "reported"], name="place_month_reported_idx")]
+
+    def __str__(self):
+        return f"{self.address}/{self.category_id}/{self.month:%Y-%m}"
+
+
 class DirtyKey(models.Model):
     """A (grid, category, day) whose figures must be recounted. Written by the case-event hook
     in the case's transaction; drained by the roll-up tick. Not unique: the drain deletes

@@ -9,63 +9,35 @@ repeated one is harmless."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Q, Sum
 
 from yiwang.cases.models import Case
-from yiwang.cases.states import Mode, Outcome, Satisfaction, State
+from yiwang.cases.states import State
 from yiwang.org.models import Grid
 
-from .figures import microseconds
+from . import sql
 from .models import (
     ALL_FIGURES,
     DailyFigure,
+    DepartmentDayFigure,
+    DepartmentMonthFigure,
     DirtyKey,
     GridDayFigure,
     GridMonthFigure,
     MonthlyFigure,
+    PlaceMonthFigure,
     StreetCategoryDayFigure,
     StreetCategoryMonthFigure,
 )
 
 log = logging.getLogger(__name__)
 TZ = ZoneInfo(settings.TIME_ZONE)
-
-# One definition of each count, used by the incremental recount and the rebuild alike; each
-# matches the corresponding filter in cases.rates.
-REPORTED_AGG = {
-    "reported": Count("id"),
-    "accepted": Count("id", filter=Q(responded_at__isnull=False)),
-    "responded_on_time": Count("id", filter=Q(responded_at__lte=F("response_due"))),
-    "taken_on": Count(
-        "id", filter=~Q(state=State.REJECTED, outcome__in=[Outcome.INVALID, Outcome.DUPLICATE])
-    ),
-    "completed": Count("id", filter=Q(state=State.CLOSED)),
-    "overdue": Count("id", filter=Q(is_overdue=True)),
-    "top": Count("id", filter=Q(mode=Mode.TOP)),
-}
-CLOSED_AGG = {
-    "closed": Count("id"),
-    "closed_on_time": Count("id", filter=Q(closed_at__lte=F("resolve_due"))),
-    "solved": Count("id", filter=Q(outcome=Outcome.SOLVED)),
-    "rated": Count("id", filter=~Q(satisfaction="")),
-    "satisfied": Count(
-        "id", filter=Q(satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASIC])
-    ),
-    "unsatisfied": Count("id", filter=Q(satisfaction=Satisfaction.UNSATISFIED)),
-    "reopened": Count("id", filter=Q(reopen_count__gt=0)),
-    "handling": Sum(
-        ExpressionWrapper(F("closed_at") - F("reported_at"), output_field=DurationField())
-    ),
-}
-
 
 # "state = closed", written so that no planner reaches for the state index: at 5 M cases
 # SQLite otherwise walks every closed case (case_desk_idx) instead of the closed_at range.
@@ -85,12 +57,6 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 
 def month_of(day: date) -> date:
     return day.replace(day=1)
-
-
-def _closed_row(agg: dict) -> dict:
-    row = {k: agg[k] for k in CLOSED_AGG if k != "handling"}
-    row["handling_us"] = microseconds(agg["handling"])
-    return row
 
 
 # -- the hook and the queue -------------------------------------------------------------------
@@ -149,23 +115,18 @@ def _placement(grid_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
 
 
 def recount(keys: set[tuple[int, int, date]]) -> None:
-    """Recounts each (grid, category, day) from the cases, then the months they fall in."""
+    """Recounts each (grid, category, day) from the cases, then what it is part of: the
+    coarse and monthly rows, the departments' rows of the grid's community that day, and the
+    places of the grid and category that month."""
     place = _placement(g for g, _c, _d in keys)
+    daily, keys_daily, join = sql.DAILY
     for grid_id, category_id, day in sorted(keys):
         start, end = day_bounds(day, day)
-        base = Case.objects.filter(grid_id=grid_id, category_id=category_id)
-        row = base.filter(reported_at__gte=start, reported_at__lt=end).aggregate(**REPORTED_AGG)
-        row |= _closed_row(
-            base.filter(IS_CLOSED, closed_at__gte=start, closed_at__lt=end).aggregate(**CLOSED_AGG)
-        )
-        key = {"grid_id": grid_id, "category_id": category_id, "day": day}
-        if not any(row.values()):
-            DailyFigure.objects.filter(**key).delete()
-            continue
-        community_id, street_id = place[grid_id]
-        updated = DailyFigure.objects.filter(**key).update(**row)
-        if not updated:
-            DailyFigure.objects.create(**key, **row, community_id=community_id, street_id=street_id)
+        DailyFigure.objects.filter(grid_id=grid_id, category_id=category_id, day=day).delete()
+        sql.insert_figures(
+            daily, keys_daily, start=start, end=end, day=day, join=join,
+            where=" AND c.grid_id = %s AND c.category_id = %s", params=(grid_id, category_id),
+        )  # fmt: skip
     for grid_id, day in {(g, d) for g, _c, d in keys}:
         _recount_coarse(
             DailyFigure,
@@ -197,6 +158,38 @@ def recount(keys: set[tuple[int, int, date]]) -> None:
             {"street_id": street_id, "category_id": category_id, "month": month},
             {},
         )
+    _recount_departments({(place[g][0], d) for g, _c, d in keys})
+    for grid_id, category_id, month in months:
+        _recount_places(grid_id, category_id, month)
+
+
+def _recount_departments(keys: set[tuple[int, date]]) -> None:
+    """The departments' rows of each (community, day), and of the months they fall in."""
+    model, keys_sql, join = sql.DEPARTMENT_DAILY
+    for community_id, day in sorted(keys):
+        start, end = day_bounds(day, day)
+        DepartmentDayFigure.objects.filter(community_id=community_id, day=day).delete()
+        sql.insert_figures(
+            model, keys_sql, start=start, end=end, day=day, join=join,
+            where=" AND g.community_id = %s", params=(community_id,),
+        )  # fmt: skip
+    source, columns = sql.MONTHLY_FROM_DAILY[DepartmentMonthFigure]
+    for community_id, month in {(c, month_of(d)) for c, d in keys}:
+        DepartmentMonthFigure.objects.filter(community_id=community_id, month=month).delete()
+        sql.insert_months(
+            source, DepartmentMonthFigure, columns, month=month,
+            where=" AND community_id = %s", params=(community_id,),
+        )  # fmt: skip
+
+
+def _recount_places(grid_id: int, category_id: int, month: date) -> None:
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    start, end = day_bounds(month, next_month - timedelta(days=1))
+    PlaceMonthFigure.objects.filter(grid_id=grid_id, category_id=category_id, month=month).delete()
+    sql.insert_places(
+        month=month, start=start, end=end,
+        where=" AND c.grid_id = %s AND c.category_id = %s", params=(grid_id, category_id),
+    )  # fmt: skip
 
 
 def _recount_coarse(source, model, key: dict, extra: dict) -> None:
@@ -233,19 +226,32 @@ def _months_between(first: date, last: date) -> list[date]:
     return months
 
 
+# Everything the rebuild replaces, finest first.
+REBUILT = (
+    DailyFigure, MonthlyFigure, DepartmentDayFigure, DepartmentMonthFigure, PlaceMonthFigure,
+)  # fmt: skip
+
+
+def _empty(models) -> None:
+    if connection.vendor == "postgresql":
+        tables = ", ".join(m._meta.db_table for m in models)
+        with connection.cursor() as cur:
+            cur.execute(f"TRUNCATE {tables}")  # our own table names
+    else:
+        for model in models:
+            model.objects.all().delete()  # one DELETE without WHERE: SQLite truncates
+
+
 def rollup_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recounts every figure from the cases, a month at a time (two grouped queries per
-    month), replacing what was there. Returns the number of daily rows written. Keys marked
-    dirty before the rebuild started are dropped: the rebuild counted them."""
+    """Recounts every figure from the cases, a local month at a time, in the database (INSERT
+    … SELECT … GROUP BY: no case passes through Python), replacing what was there. Returns
+    the number of daily rows written. Keys marked dirty before the rebuild started are
+    dropped: the rebuild counted them."""
     high = DirtyKey.objects.order_by("-id").values_list("id", flat=True).first()
     bounds = Case.objects.order_by("reported_at").values_list("reported_at", flat=True)
     first = bounds.first()
-    place = _placement(Grid.objects.values_list("id", flat=True))
     with transaction.atomic():
-        DailyFigure.objects.all().delete()
-        MonthlyFigure.objects.all().delete()
-        for model in COARSE:
-            model.objects.all().delete()
+        _empty((*REBUILT, *COARSE))
         if high is not None:
             DirtyKey.objects.filter(id__lte=high).delete()
     if first is None:
@@ -260,14 +266,23 @@ def rollup_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int
         local_day(bounds.last()), local_day(last_closed) if last_closed else local_day(first)
     )
     months = _months_between(local_day(first), last)
-    written = 0
     for i, month in enumerate(months):
         with transaction.atomic():
-            written += _rebuild_month(month, place)
+            _rebuild_month(month)
         if progress:
             progress(i + 1, len(months))
     rollup_rebuild_coarse()
-    return written
+    return DailyFigure.objects.count()
+
+
+def _rebuild_month(month: date) -> None:
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    start, end = day_bounds(month, next_month - timedelta(days=1))
+    for model, keys, join in (sql.DAILY, sql.DEPARTMENT_DAILY):
+        sql.insert_figures(model, keys, start=start, end=end, day=None, join=join)
+    for model, (source, columns) in sql.MONTHLY_FROM_DAILY.items():
+        sql.insert_months(source, model, columns, month=month)
+    sql.insert_places(month=month, start=start, end=end)
 
 
 # Coarse table → (the finer table it sums, the columns it keeps).
@@ -295,51 +310,3 @@ def rollup_rebuild_coarse() -> None:
             model.objects.all().delete()
             with connection.cursor() as cur:
                 cur.execute(sql)
-
-
-def _rebuild_month(month: date, place: dict[int, tuple[int, int]]) -> int:
-    next_month = (month + timedelta(days=32)).replace(day=1)
-    start, end = day_bounds(month, next_month - timedelta(days=1))
-    rows: dict[tuple[int, int, date], dict] = defaultdict(dict)
-    reported = (
-        Case.objects.filter(reported_at__gte=start, reported_at__lt=end)
-        .annotate(d=TruncDate("reported_at", tzinfo=TZ))
-        .values("grid_id", "category_id", "d")
-        .annotate(**REPORTED_AGG)
-        .order_by()
-    )
-    for r in reported:
-        rows[(r["grid_id"], r["category_id"], r["d"])].update({k: r[k] for k in REPORTED_AGG})
-    closed = (
-        Case.objects.filter(IS_CLOSED, closed_at__gte=start, closed_at__lt=end)
-        .annotate(d=TruncDate("closed_at", tzinfo=TZ))
-        .values("grid_id", "category_id", "d")
-        .annotate(**CLOSED_AGG)
-        .order_by()
-    )
-    for r in closed:
-        rows[(r["grid_id"], r["category_id"], r["d"])].update(_closed_row(r))
-    daily, monthly = [], {}
-    for (grid_id, category_id, day), counts in rows.items():
-        community_id, street_id = place[grid_id]
-        daily.append(
-            DailyFigure(
-                grid_id=grid_id,
-                category_id=category_id,
-                day=day,
-                community_id=community_id,
-                street_id=street_id,
-                **counts,
-            )  # fmt: skip
-        )
-        m = monthly.get((grid_id, category_id))
-        if m is None:
-            m = monthly[(grid_id, category_id)] = MonthlyFigure(
-                grid_id=grid_id, category_id=category_id, month=month,
-                community_id=community_id, street_id=street_id,
-            )  # fmt: skip
-        for k, v in counts.items():
-            setattr(m, k, getattr(m, k) + v)
-    DailyFigure.objects.bulk_create(daily, batch_size=2000)
-    MonthlyFigure.objects.bulk_create(list(monthly.values()), batch_size=2000)
-    return len(daily)

@@ -9,27 +9,30 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from yiwang.cases.models import Assignment, Case, Category
+from yiwang.cases.models import Case, Category
 from yiwang.cases.states import Mode, State
 from yiwang.org.models import Community, Department, District, Grid, Street
 from yiwang.org.selectors import Scope, scope_for
 
 from . import figures
-from .figures import microseconds
 from .models import (
     ALL_FIGURES,
     DailyFigure,
+    DepartmentDayFigure,
+    DepartmentMonthFigure,
     GridDayFigure,
     GridMonthFigure,
     MonthlyFigure,
+    PlaceMonthFigure,
     StreetCategoryDayFigure,
     StreetCategoryMonthFigure,
 )
-from .rollup import IS_CLOSED, day_bounds, month_of
+from .rollup import day_bounds, month_of
+from .sql import department_figures_of_grid
 
 LEVELS = ("district", "street", "community", "grid")
 LEVEL_LABELS = {
@@ -357,103 +360,122 @@ def overview(node: Node, first: date, last: date) -> dict:
     }
 
 
-def _departments_of(case_ids: list[int]) -> dict[int, set[int]]:
-    """case → the departments with a part in it, read in chunks (SQLite caps parameters)."""
-    out: dict[int, set[int]] = defaultdict(set)
-    for i in range(0, len(case_ids), 20_000):
-        chunk = case_ids[i : i + 20_000]
-        for case_id, dept in (
-            Assignment.objects.filter(case_id__in=chunk)
-            .values_list("case_id", "department_id")
-            .distinct()
-        ):
-            out[case_id].add(dept)
-    return out
+def _department_names(ids) -> dict[int, str]:
+    rows = Department.objects.filter(id__in=ids).values_list("id", "short_name", "name")
+    shorts = [short for _i, short, _n in rows]
+    # Several units share a short name (each street's 执法中队): those show their full name.
+    return {i: short if short and shorts.count(short) == 1 else name for i, short, name in rows}
+
+
+def _department_totals(node: Node, first: date, last: date) -> dict[int, dict]:
+    """Per department, the summed figures of the node's cases over [first, last]: from the
+    department roll-ups for a community and above; a grid (a few cases a day) is counted
+    from its cases, with the same SQL the roll-ups are made with."""
+    acc: dict[int, dict] = defaultdict(lambda: dict.fromkeys(ALL_FIGURES, 0))
+    if node.level == "grid":
+        for row in department_figures_of_grid(node.id, *day_bounds(first, last)):
+            acc[row["department_id"]] = {f: row[f] for f in ALL_FIGURES}
+        return acc
+    for model, flt in _parts(first, last):
+        model = DepartmentMonthFigure if model is MonthlyFigure else DepartmentDayFigure
+        qs = model.objects.filter(node.q, **flt).values("department_id").annotate(**SUMS)
+        for row in qs.order_by():
+            into = acc[row["department_id"]]
+            for f in ALL_FIGURES:
+                into[f] += row[f] or 0
+    return acc
 
 
 def by_department(node: Node, first: date, last: date) -> list[dict]:
     """Each department's figures and rates for the node's cases, counting a case for every
     department with a part in it (as cases.rates.Where(department_id=…) does), best completion
-    first. The cases are read first and their departments after: one join over millions of
-    assignments is what a planner gets wrong."""
-    start, end = day_bounds(first, last)
-    cases = Case.objects.filter(node.q)
-    reported = list(
-        cases.filter(reported_at__gte=start, reported_at__lt=end).values_list(
-            "id", "state", "outcome", "responded_at", "response_due", "is_overdue", "mode"
-        )
-    )
-    closed = list(
-        cases.filter(IS_CLOSED, closed_at__gte=start, closed_at__lt=end).values_list(
-            "id", "reported_at", "closed_at", "resolve_due", "outcome", "satisfaction",
-            "reopen_count",
-        )
-    )  # fmt: skip
-    depts = _departments_of(sorted({r[0] for r in reported} | {c[0] for c in closed}))
-    acc: dict[int, dict] = defaultdict(lambda: dict.fromkeys(ALL_FIGURES, 0))
-    for cid, state, outcome, responded, due, overdue, mode in reported:
-        flags = {
-            "reported": 1,
-            "accepted": responded is not None,
-            "responded_on_time": responded is not None and due is not None and responded <= due,
-            "taken_on": not (state == State.REJECTED and outcome in ("invalid", "duplicate")),
-            "completed": state == State.CLOSED,
-            "overdue": overdue,
-            "top": mode == Mode.TOP,
-        }
-        for d in depts.get(cid, ()):
-            row = acc[d]
-            for k, v in flags.items():
-                row[k] += int(v)
-    for cid, reported_at, closed_at, due, outcome, satisfaction, reopens in closed:
-        flags = {
-            "closed": 1,
-            "closed_on_time": due is not None and closed_at <= due,
-            "solved": outcome == "solved",
-            "rated": satisfaction != "",
-            "satisfied": satisfaction in ("satisfied", "basic"),
-            "unsatisfied": satisfaction == "unsatisfied",
-            "reopened": reopens > 0,
-        }
-        handling = microseconds(closed_at - reported_at)
-        for d in depts.get(cid, ()):
-            row = acc[d]
-            for k, v in flags.items():
-                row[k] += int(v)
-            row["handling_us"] += handling
-    rows = Department.objects.filter(id__in=acc).values_list("id", "short_name", "name")
-    shorts = [short for _i, short, _n in rows]
-    # Several units share a short name (each street's 执法中队): those show their full name.
-    names = {i: short if short and shorts.count(short) == 1 else name for i, short, name in rows}
+    first."""
+    acc = _department_totals(node, first, last)
+    names = _department_names(acc)
     out = [{"id": d, "name": names.get(d, ""), **with_rates(v)} for d, v in acc.items()]
     out.sort(key=lambda r: (-(r["completion_rate"] or 0), -r["reported"]))
     return out
 
 
+def _months_touched(first: date, last: date) -> list[date]:
+    months, m = [], month_of(first)
+    while m <= last:
+        months.append(m)
+        m = month_of(m + timedelta(days=32))
+    return months
+
+
 def recurring_places(node: Node, first: date, last: date, *, at_least: int = 3,
                      limit: int = 20) -> list[dict]:  # fmt: skip
-    """Addresses where the same kind of problem was reported again and again."""
-    start, end = day_bounds(first, last)
-    rows = (
-        Case.objects.filter(node.q, reported_at__gte=start, reported_at__lt=end)
-        .exclude(address="")
-        .values("address", "category_id", "grid_id")
-        .annotate(n=Count("id"))
-        .filter(n__gte=at_least)
-        .order_by("-n", "address")[:limit]
-    )
-    rows = list(rows)
-    cats = {c.id: str(c) for c in Category.objects.filter(id__in={r["category_id"] for r in rows})}
-    grids = dict(Grid.objects.filter(id__in={r["grid_id"] for r in rows}).values_list("id", "name"))
-    return [
-        {
-            "address": r["address"],
-            "category": cats.get(r["category_id"], ""),
-            "grid": grids.get(r["grid_id"], ""),
-            "count": r["n"],
-        }
-        for r in rows
+    """Addresses where the same kind of problem was reported again and again: at least
+    `at_least` cases of one category at one address (and grid) over [first, last], most
+    first. Read from the monthly place roll-up: a place with n cases over the k months the
+    range touches has a month with at least n/k of them, so only places with such a month
+    are candidates; each candidate's monthly sum bounds its count from above, and for the
+    ragged first and last months the exact count is taken from that grid's few cases, in
+    bound order, until no bound can beat the list."""
+    months = _months_touched(first, last)
+    whole = [
+        m
+        for m in months
+        if m >= first and month_of(m + timedelta(days=32)) <= last + timedelta(days=1)
     ]
+    edges = [m for m in months if m not in whole]
+    at_least = max(1, at_least)
+    least_month = -(-at_least // len(months))  # ceil
+    scope = {"district": "", "street": " AND {t}.street_id = %s",
+             "community": " AND {t}.community_id = %s", "grid": " AND {t}.grid_id = %s"}[node.level]  # fmt: skip
+    scope_params = [] if node.level == "district" else [node.id]
+    table = PlaceMonthFigure._meta.db_table
+    lo, hi = months[0], month_of(months[-1] + timedelta(days=32))
+    whole_sql = (
+        "SUM(CASE WHEN p.month >= %s AND p.month < %s THEN p.reported ELSE 0 END)" if whole else "0"
+    )
+    whole_params = [whole[0], month_of(whole[-1] + timedelta(days=32))] if whole else []
+    # Table and column names and the scope pieces are our own constants; values are bound.
+    query = (
+        f"SELECT p.address, p.category_id, p.grid_id, SUM(p.reported), {whole_sql} "  # noqa: S608
+        f"FROM (SELECT DISTINCT grid_id, category_id, address FROM {table} k "
+        f"WHERE k.month >= %s AND k.month < %s AND k.reported >= %s{scope.format(t='k')}) k "
+        f"JOIN {table} p ON p.grid_id = k.grid_id AND p.category_id = k.category_id "
+        "AND p.address = k.address AND p.month >= %s AND p.month < %s "
+        "GROUP BY p.address, p.category_id, p.grid_id HAVING SUM(p.reported) >= %s"
+    )
+    params = [*whole_params, lo, hi, least_month, *scope_params, lo, hi, at_least]
+    with connection.cursor() as cur:
+        cur.execute(query, [_db_date(p) if isinstance(p, date) else p for p in params])
+        candidates = cur.fetchall()
+    candidates.sort(key=lambda r: (-r[3], r[0], r[1], r[2]))
+    edge_bounds = [
+        day_bounds(max(m, first), min(month_of(m + timedelta(days=32)) - timedelta(days=1), last))
+        for m in edges
+    ]
+    found: list[tuple[int, str, int, int]] = []  # (count, address, category, grid)
+    for address, category_id, grid_id, bound, in_whole in candidates:
+        if len(found) >= limit:
+            found.sort(key=lambda r: (-r[0], r[1], r[2], r[3]))
+            if bound < found[limit - 1][0]:
+                break
+        n = int(in_whole or 0)
+        for start, end in edge_bounds:
+            n += Case.objects.filter(
+                grid_id=grid_id, reported_at__gte=start, reported_at__lt=end,
+                category_id=category_id, address=address,
+            ).count()  # fmt: skip
+        if n >= at_least:
+            found.append((n, address, category_id, grid_id))
+    found.sort(key=lambda r: (-r[0], r[1], r[2], r[3]))
+    found = found[:limit]
+    cats = {c.id: str(c) for c in Category.objects.filter(id__in={r[2] for r in found})}
+    grids = dict(Grid.objects.filter(id__in={r[3] for r in found}).values_list("id", "name"))
+    return [
+        {"address": a, "category": cats.get(c, ""), "grid": grids.get(g, ""), "count": n}
+        for n, a, c, g in found
+    ]
+
+
+def _db_date(d: date):
+    return connection.ops.adapt_datefield_value(d)
 
 
 # The live lists walk the partial index of open cases (case_open_due_idx) in deadline order:
