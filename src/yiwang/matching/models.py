@@ -146,7 +146,13 @@ class Provider(models.Model):
         verbose_name = _("服务提供方")
         verbose_name_plural = _("服务提供方")
         ordering = ["id"]
-        indexes = [models.Index(fields=["verification", "archived_at"], name="provider_ready_idx")]
+        indexes = [
+            models.Index(fields=["verification", "archived_at"], name="provider_ready_idx"),
+            # The ranking's bounding box over providers that serve by radius.
+            models.Index(
+                fields=["lat", "lng"], condition=Q(radius_m__gt=0), name="provider_radius_idx"
+            ),
+        ]
 
     def __str__(self):
         return self.name

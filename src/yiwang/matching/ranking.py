@@ -20,11 +20,12 @@ services, absences overlapping the window); the scoring is plain Python over the
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,6 +50,7 @@ class Candidate:
     capacity: int = 0
     rating: float | None = None
     flags: frozenset[str] = frozenset()  # "away", "off_slot", "full": why it is not eligible
+    facts: tuple = ()  # what the reasons are written from
 
     def as_dict(self) -> dict:
         return {
@@ -122,6 +124,57 @@ def _point(demand: Demand) -> tuple[float | None, float | None]:
     return grid.center_lat, grid.center_lng
 
 
+def _sql(query: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+# The hot path is plain SQL: building these queries through the ORM cost more than running them
+# (measured with bench/matching.py). Table names come from the models.
+_AREA = ProviderArea._meta.db_table
+_LINK = Provider.services.through._meta.db_table
+_PROVIDER = Provider._meta.db_table
+_ABSENCE = ProviderAbsence._meta.db_table
+_DEMAND = Demand._meta.db_table
+
+# Providers offering the service whose areas cover the place (with the level), and providers
+# offering it that serve by radius around a point inside the bounding box.
+_CANDIDATES_SQL = f"""
+SELECT a.provider_id, 25 FROM {_AREA} a
+  JOIN {_LINK} l ON l.provider_id = a.provider_id AND l.service_id = %s
+ WHERE a.grid_id = %s
+UNION ALL
+SELECT a.provider_id, 20 FROM {_AREA} a
+  JOIN {_LINK} l ON l.provider_id = a.provider_id AND l.service_id = %s
+ WHERE a.community_id = %s
+UNION ALL
+SELECT a.provider_id, 15 FROM {_AREA} a
+  JOIN {_LINK} l ON l.provider_id = a.provider_id AND l.service_id = %s
+ WHERE a.street_id = %s
+"""  # noqa: S608
+_RADIUS_SQL = f"""
+UNION ALL
+SELECT p.id, 0 FROM {_PROVIDER} p
+  JOIN {_LINK} l ON l.provider_id = p.id AND l.service_id = %s
+ WHERE p.radius_m > 0 AND p.lat BETWEEN %s AND %s AND p.lng BETWEEN %s AND %s
+"""  # noqa: S608
+_PROVIDERS_SQL = f"""
+SELECT id, name, kind, home_grid_id, lat, lng, radius_m, capacity, active_count,
+       completed_count, rating_sum, rating_count, slots
+  FROM {_PROVIDER}
+ WHERE verification = 'verified' AND archived_at IS NULL AND id IN ({{ids}})
+"""  # noqa: S608
+_PAST_SQL = f"""
+SELECT provider_id, COUNT(*) FROM {_DEMAND}
+ WHERE resident_id = %s AND status = 'done' AND provider_id IS NOT NULL
+ GROUP BY provider_id
+"""  # noqa: S608
+_ABSENCE_SQL = f"""
+SELECT provider_id, starts_at, ends_at FROM {_ABSENCE} WHERE ends_at > %s AND starts_at < %s
+"""  # noqa: S608
+
+
 def rank(
     demand: Demand, *, limit: int = 20, exclude: set[int] | frozenset = frozenset()
 ) -> Ranking:
@@ -129,68 +182,39 @@ def rank(
     segments = window_segments(demand.window_start, demand.window_end)
     window_minutes = sum(b - a for _d, a, b in segments)
     needed = min(int(float(demand.service.default_hours) * 60), window_minutes) or 1
+    service_id = demand.service_id
 
-    # The most specific level at which each provider's areas cover the demand's place.
-    level: dict[int, int] = {}
-    for pid, grid_id, community_id in ProviderArea.objects.filter(
-        Q(grid_id=demand.grid_id)
-        | Q(community_id=demand.community_id)
-        | Q(street_id=demand.street_id)
-    ).values_list("provider_id", "grid_id", "community_id"):
-        lv = 25 if grid_id else 20 if community_id else 15
-        if lv > level.get(pid, 0):
-            level[pid] = lv
-
-    ready = Provider.objects.filter(
-        verification=Provider.Verification.VERIFIED,
-        archived_at__isnull=True,
-        services=demand.service_id,
-    )
-    where = Q(
-        id__in=ProviderArea.objects.filter(
-            Q(grid_id=demand.grid_id)
-            | Q(community_id=demand.community_id)
-            | Q(street_id=demand.street_id)
-        ).values("provider_id")
-    )
+    # The most specific level at which each provider's areas cover the demand's place
+    # (0: only its radius might).
+    query = _CANDIDATES_SQL
+    params = [
+        service_id,
+        demand.grid_id,
+        service_id,
+        demand.community_id,
+        service_id,
+        demand.street_id,
+    ]
     if lat is not None:
         dlat = MAX_RADIUS_M / 111_000
         dlng = dlat / max(math.cos(math.radians(lat)), 0.1)
-        where |= Q(
-            radius_m__gt=0,
-            lat__range=(lat - dlat, lat + dlat),
-            lng__range=(lng - dlng, lng + dlng),
-        )
-    rows = ready.filter(where).values_list(
-        "id",
-        "name",
-        "kind",
-        "home_grid_id",
-        "lat",
-        "lng",
-        "radius_m",
-        "capacity",
-        "active_count",
-        "completed_count",
-        "rating_sum",
-        "rating_count",
-        "slots",
-    )
+        query += _RADIUS_SQL
+        params += [service_id, lat - dlat, lat + dlat, lng - dlng, lng + dlng]
+    level: dict[int, int] = {}
+    for pid, lv in _sql(query, params):
+        if lv > level.get(pid, -1):
+            level[pid] = lv
+    ids = [pid for pid in level if pid not in exclude]
+    rows = []
+    if ids:
+        marks = ",".join(["%s"] * len(ids))
+        rows = _sql(_PROVIDERS_SQL.format(ids=marks), ids)
 
-    past: dict[int, int] = {}
-    if demand.resident_id:
-        past = dict(
-            Demand.objects.filter(resident_id=demand.resident_id, status=Demand.Status.DONE)
-            .exclude(provider_id=None)
-            .values_list("provider_id")
-            .annotate(n=Count("id"))
-            .values_list("provider_id", "n")
-        )
-    away: dict[int, ProviderAbsence] = {
-        a.provider_id: a
-        for a in ProviderAbsence.objects.filter(
-            starts_at__lt=demand.window_end, ends_at__gt=demand.window_start
-        ).only("provider_id", "starts_at", "ends_at")
+    past: dict[int, int] = dict(_sql(_PAST_SQL, [demand.resident_id])) if demand.resident_id else {}
+    adapt = connection.ops.adapt_datetimefield_value
+    away: dict[int, tuple] = {
+        pid: (a, b)
+        for pid, a, b in _sql(_ABSENCE_SQL, [adapt(demand.window_start), adapt(demand.window_end)])
     }
 
     candidates = []
@@ -209,95 +233,108 @@ def rank(
         rating_count,
         slots,
     ) in rows:
-        if pid in exclude:
-            continue
-        reasons, problems = [], []
         dist = distance_m(lat, lng, p_lat, p_lng)
-        lv = level.get(pid, 0)
+        lv = level[pid]
         if home_grid_id == demand.grid_id:
-            score = 30.0
-            reasons.append(_("同一网格"))
-        elif lv:
-            score = float(lv)
-            reasons.append({25: _("服务本网格"), 20: _("服务本社区"), 15: _("服务本街道")}[lv])
-        elif radius_m and dist is not None and dist <= radius_m:
-            score = 10.0
-            reasons.append(_("在其服务半径 %(r).1f 公里内") % {"r": radius_m / 1000})
-        else:
+            lv = 30
+        elif not lv and (dist is None or dist > radius_m):
             continue  # inside the bounding box only, not within its radius
+        score = float(lv or 10)
         if dist is not None:
             score -= min(dist / 1000 * 4, 20)
-            reasons.append(_("相距 %(d).1f 公里") % {"d": dist / 1000})
-
         flags = set()
-        absence = away.get(pid)
-        if absence is not None:
+        if pid in away:
             flags.add("away")
-            problems.append(
-                _("%(a)s 至 %(b)s 暂停服务")
-                % {
-                    "a": f"{timezone.localtime(absence.starts_at):%m-%d}",
-                    "b": f"{timezone.localtime(absence.ends_at):%m-%d}",
-                }
-            )
+        if isinstance(slots, str):  # SQLite hands JSON back as text
+            slots = json.loads(slots)
+        fit = None
         if slots:
             fit = slot_fit(slots, segments, needed)
             if fit:
                 score += 25
-                reasons.append(_("%(slot)s 有空") % {"slot": fmt_slot(*fit)})
             else:
                 flags.add("off_slot")
-                problems.append(_("所需时段不在其服务时间内"))
         else:
             score += 5
-            reasons.append(_("服务时间可协商"))
-
         if active >= capacity:
             flags.add("full")
-            problems.append(_("已满负荷 (%(a)s/%(c)s)") % {"a": active, "c": capacity})
         else:
             score += 10 * (1 - active / capacity)
-            reasons.append(_("当前承接 %(a)s/%(c)s") % {"a": active, "c": capacity})
-
         mean = (rating_sum + PRIOR_MEAN * PRIOR_RATINGS) / (rating_count + PRIOR_RATINGS)
         score += (mean - PRIOR_MEAN) * 10
-        rating = round(rating_sum / rating_count, 1) if rating_count else None
-        if rating_count:
-            reasons.append(_("评分 %(r)s (%(n)s 次)") % {"r": rating, "n": rating_count})
-        else:
-            reasons.append(_("暂无评价"))
         times = past.get(pid, 0)
-        if times:
-            score += min(8 * times, 24)
-            reasons.append(_("曾为其服务 %(n)s 次") % {"n": times})
+        score += min(8 * times, 24)
         score += min(completed / 10, 5)
-
-        candidates.append(
-            Candidate(
-                pid,
-                name,
-                kind,
-                score,
-                not flags,
-                reasons,
-                problems,
-                dist,
-                active,
-                capacity,
-                rating,
-                frozenset(flags),
-            )
+        c = Candidate(
+            pid,
+            name,
+            kind,
+            score,
+            not flags,
+            distance_m=dist,
+            active_count=active,
+            capacity=capacity,
+            rating=round(rating_sum / rating_count, 1) if rating_count else None,
+            flags=frozenset(flags),
         )
+        c.facts = (lv, radius_m, fit, bool(slots), rating_count, times, away.get(pid))
+        candidates.append(c)
 
     candidates.sort(key=lambda c: (not c.eligible, -c.score, c.provider_id))
     eligible = sum(1 for c in candidates if c.eligible)
-    ranking = Ranking(candidates[:limit], considered=len(candidates), eligible=eligible)
+    shown = candidates[:limit]
+    for c in shown:
+        _explain(c)
+    ranking = Ranking(shown, considered=len(candidates), eligible=eligible)
     if not eligible:
-        ranking.reason = _why_none(demand, candidates, lat, lng, ready, exclude)
+        ranking.reason = _why_none(demand, candidates, lat, lng, exclude)
     return ranking
 
 
-def _why_none(demand, candidates, lat, lng, ready, exclude) -> str:
+def _local(value) -> datetime:
+    if isinstance(value, str):  # a raw SQLite read without type detection
+        value = datetime.fromisoformat(value)
+    if timezone.is_naive(value):  # stored in UTC (USE_TZ); SQLite hands it back naive
+        value = value.replace(tzinfo=UTC)
+    return timezone.localtime(value)
+
+
+def _explain(c: Candidate) -> None:
+    """The reasons (for) and problems (against) shown beside a candidate; formatted only for
+    the candidates shown, as translating them costs more than scoring."""
+    lv, radius_m, fit, has_slots, rating_count, times, absence = c.facts
+    reasons, problems = c.reasons, c.problems
+    if lv == 30:
+        reasons.append(_("同一网格"))
+    elif lv:
+        reasons.append({25: _("服务本网格"), 20: _("服务本社区"), 15: _("服务本街道")}[lv])
+    else:
+        reasons.append(_("在其服务半径 %(r).1f 公里内") % {"r": radius_m / 1000})
+    if c.distance_m is not None:
+        reasons.append(_("相距 %(d).1f 公里") % {"d": c.distance_m / 1000})
+    if absence is not None:
+        a, b = (_local(x) for x in absence)
+        problems.append(_("%(a)s 至 %(b)s 暂停服务") % {"a": f"{a:%m-%d}", "b": f"{b:%m-%d}"})
+    if fit:
+        reasons.append(_("%(slot)s 有空") % {"slot": fmt_slot(*fit)})
+    elif has_slots:
+        problems.append(_("所需时段不在其服务时间内"))
+    else:
+        reasons.append(_("服务时间可协商"))
+    load = {"a": c.active_count, "c": c.capacity}
+    if "full" in c.flags:
+        problems.append(_("已满负荷 (%(a)s/%(c)s)") % load)
+    else:
+        reasons.append(_("当前承接 %(a)s/%(c)s") % load)
+    if rating_count:
+        reasons.append(_("评分 %(r)s (%(n)s 次)") % {"r": c.rating, "n": rating_count})
+    else:
+        reasons.append(_("暂无评价"))
+    if times:
+        reasons.append(_("曾为其服务 %(n)s 次") % {"n": times})
+
+
+def _why_none(demand, candidates, lat, lng, exclude) -> str:
     """One sentence for the unmatched list: what stands between this demand and a provider."""
     service = demand.service.name
     if candidates:
@@ -308,7 +345,15 @@ def _why_none(demand, candidates, lat, lng, ready, exclude) -> str:
             "%(n)s 个服务方可服务此处,但 %(slot)s 个不在所需时段、%(busy)s 个已满负荷、"
             "%(away)s 个暂停服务"
         ) % {"n": len(candidates), "slot": slot, "busy": busy, "away": away}
-    offering = list(ready.exclude(id__in=list(exclude)).values_list("lat", "lng"))
+    offering = list(
+        Provider.objects.filter(
+            verification=Provider.Verification.VERIFIED,
+            archived_at__isnull=True,
+            services=demand.service_id,
+        )
+        .exclude(id__in=list(exclude))
+        .values_list("lat", "lng")
+    )
     if not offering:
         return _("暂无提供“%(s)s”的已认证服务方") % {"s": service}
     nearest = min(
