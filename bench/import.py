@@ -120,6 +120,11 @@ def _clear():
         for model in (Resident.tags.through, Resident, Household, House):
             cur.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
     AccessLog.objects.all()._raw_delete(AccessLog.objects.db)
+    # The deletes above queued every resident for the search index; nobody reads it here, and
+    # a queue left to grow run after run would make each run slower than the last.
+    from yiwang.search.models import SearchQueue
+
+    SearchQueue.objects.all()._raw_delete(SearchQueue.objects.db)
 
 
 def child(db: str, sizes: list[str], formats: list[str]) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from operator import mul
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+_ID_OFFSET = 48 * sum(_ID_WEIGHTS)
 _ID18 = re.compile(r"^\d{17}[\dX]$")
 _ID15 = re.compile(r"^\d{15}$")
 # Full-width digits and letters, spaces and dashes pasted from documents.
@@ -32,7 +34,10 @@ class IdNumber:
 
 
 def id_check_digit(first17: str) -> str:
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        raise ValueError(f"expected 17 digits, got {first17!r}")
+    # Over the ASCII codes: each digit is its code less 48 (the importer's hot path).
+    total = sum(map(mul, first17.encode(), _ID_WEIGHTS)) - _ID_OFFSET
     return _ID_CHECK[total % 11]
 
 

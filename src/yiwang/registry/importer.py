@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +109,10 @@ RESIDENT_DEFAULTS = {
 }  # fmt: skip
 RESIDENT_INSERT = list(RESIDENT_DEFAULTS)
 RESIDENT_COLUMNS = [*RESIDENT_INSERT, "created_by", "created_at", "updated_at"]
+_pick_insert = operator.itemgetter(*RESIDENT_INSERT)
+# The fields a new resident's row can give, in the order its field_sources lists them.
+CREATE_GIVEN = [f for f in COMPARE if f not in ("house_id", "household_id")]
+_json = json.JSONEncoder(ensure_ascii=False).encode
 # What matching reads of an existing resident.
 MATCH_FIELDS = ("id", *COMPARE, "phones", "sources", "field_sources")
 # One plain mobile number, the common cell: no need for the general phone parser.
@@ -188,6 +194,18 @@ class _Context:
         self.tags.update({t.code: t.id for t in Tag.objects.filter(is_active=True)})
         self.seen: dict[object, int] = {}
         self.today = dt.date.today()
+        # A building's standard address, written as the address base writes it, is that
+        # building: most rows of an export need no parsing at all.
+        self.standard: dict[str, tuple] = {}
+        repeated = set()
+        for bucket in self.index.by_doorplate.values():
+            for b in bucket:
+                text = b.address
+                if text in self.standard:
+                    repeated.add(text)
+                self.standard[text] = (b.grid_id, b.id, b.lat, b.lng, "", "", "已定位到楼栋")
+        for text in repeated:
+            del self.standard[text]
 
     def locate(self, text: str) -> tuple:
         """(grid_id, building_id, lat, lng, unit, room, message), cached by the building part
@@ -200,7 +218,7 @@ class _Context:
                 base, unit, room = m.group(4), m.group(5), m.group(6)
         else:
             base, unit, room = text, None, None
-        hit = self.addresses.get(base)
+        hit = self.addresses.get(base) or self.standard.get(base)
         if hit is None:
             res = self.index.resolve(base)
             hit = (res.grid_id, res.building_id, res.lat, res.lng, res.parsed.unit,
@@ -442,8 +460,11 @@ def residents_import(
     return report
 
 
-def _in_chunks(values: list, size: int | None = None):
-    size = size or min(connection.features.max_query_params or 999, 5000)
+def _in_chunks(values: list, size: int = 5000):
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        # Django says 999 for any SQLite; the library in use says how many it takes.
+        size = min(size, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 2)
     for i in range(0, len(values), size):
         yield values[i : i + size]
 
@@ -649,37 +670,36 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
 
     # New residents: one tuple each, straight in database form. Which fields this source set
     # ({field: source}) depends only on which fields a row gives, so its JSON is made once.
-    convert = row_converter(Resident, RESIDENT_COLUMNS)
-    sources = json.dumps([source], ensure_ascii=False)
+    sqlite = connection.vendor == "sqlite"
+    sources = _json([source])
     by_fields: dict[tuple, str] = {}
+    tail = (actor_id, stamp, stamp)
     rows = []
     for r in creates:
-        values = dict(RESIDENT_DEFAULTS)
-        given = []
-        for f in COMPARE:
-            v = r.get(f)
-            if v is not None:
-                values[f] = v
-                if v != "":
-                    given.append(f)
+        # A good row holds no None where the default is not None, so it overlays the defaults.
+        values = {**RESIDENT_DEFAULTS, **r}
+        given = [f for f in CREATE_GIVEN if (v := r.get(f)) is not None and v != ""]
         house_id = values["house_id"] = houses.get(r.get("_house"))
         household_id = values["household_id"] = households.get(r.get("household_number"))
-        phones = values["phones"] = r.get("phones") or []
         if house_id is not None:
             given.append("house_id")
         if household_id is not None:
             given.append("household_id")
+        phones = r.get("phones")
         if phones:
             given.append("phones")
+            values["phones"] = _json(phones)
+        else:
+            values["phones"] = "[]"
         key = tuple(given)
         field_sources = by_fields.get(key)
         if field_sources is None:
-            field_sources = by_fields[key] = json.dumps(
-                dict.fromkeys(key, source), ensure_ascii=False
-            )
+            field_sources = by_fields[key] = _json(dict.fromkeys(key, source))
         values["sources"] = sources
         values["field_sources"] = field_sources
-        rows.append(convert([*(values[f] for f in RESIDENT_INSERT), actor_id, stamp, stamp]))
+        if sqlite and values["birth_date"] is not None:
+            values["birth_date"] = values["birth_date"].isoformat()
+        rows.append(_pick_insert(values) + tail)
     ids = insert_rows(Resident, RESIDENT_COLUMNS, rows)
     through = Resident.tags.through
     tag_rows = []
