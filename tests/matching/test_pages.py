@@ -644,6 +644,9 @@ def test_partner_applies_and_unit_chooses_accepts_and_evaluates(
     assert not Application.objects.exists()
     assert client.post(url, {"proposal": "分三步实施", "amount": "45000"}).status_code == 302
     application = Application.objects.get()
+    response = client.post(url, {"proposal": "again"}, follow=True)
+    assert flashed(response)[-1] == "本单位已报名此任务"
+    assert Application.objects.count() == 1
 
     login(client, community_staff)
     response = client.post(

@@ -224,6 +224,9 @@ def call_apply(request, call_id: int):
         )
     except ValidationError as exc:
         errors = errors_of(exc, ("partner", "proposal", "amount"))
+        if "partner" in errors:  # already applied, or left: the form is gone from the page
+            messages.error(request, "; ".join(errors["partner"]))
+            return redirect(to)
         return _call_page(request, call, errors=errors, form="apply")
     except MatchConflict as exc:
         return _conflict(request, exc, to)
