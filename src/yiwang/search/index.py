@@ -82,7 +82,10 @@ def _documents(kind: str, ids: Iterable[int]) -> tuple[list[tuple[int, str]], li
     return live, gone
 
 
-def pending() -> int:
+def pending(up_to: int | None = None) -> int:
+    """How many queue rows wait (counting no further than `up_to`, which is cheap)."""
+    if up_to is not None:
+        return SearchQueue.objects.all()[:up_to].count()
     return SearchQueue.objects.count()
 
 

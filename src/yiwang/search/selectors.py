@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -129,41 +130,40 @@ def highlight(text: str, terms: list[str], limit: int = 120) -> str:
     return mark_safe(("…" if lo else "") + "".join(out))
 
 
+# Columns a page of hits never shows: not read, not converted.
+_UNSHOWN = ("lat", "lng", "address_message", "created_by", "created_at", "updated_at")
+
+
 def _load(kind: str, ids: list[int]) -> dict[int, object]:
+    """The page's records, by id: one query (and one for residents' tags)."""
+    if not ids:
+        return {}
     model = {"resident": Resident, "place": Place, "organization": Organization}[kind]
-    qs = model.objects.filter(id__in=ids).select_related("grid")
+    qs = model.objects.filter(id__in=ids).defer(*_UNSHOWN)
     if kind == "resident":
-        qs = qs.prefetch_related("tags")
+        qs = qs.defer("field_sources").prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.only("id", "name"))
+        )
     return {o.id: o for o in qs}
+
+
+def _snippet(fields: list[str], terms: list[str], fallback: str) -> str:
+    for text in fields:
+        if text:
+            norm = normalize(text)
+            if any(x in norm for x in terms):
+                return highlight(text, terms)
+    return highlight(fallback, terms)
 
 
 def _hit(kind: str, obj, terms: list[str]) -> Hit:
     if kind == "resident":
         masked = resident_masked(obj)
-        fields = [obj.address, obj.workplace, obj.notes, " ".join(t.name for t in obj.tags.all())]
-        snippet = next(
-            (highlight(t, terms) for t in fields if t and any(x in normalize(t) for x in terms)), ""
-        )
-        return Hit(
-            kind,
-            obj.id,
-            highlight(obj.name, terms),
-            snippet or highlight(obj.address, terms),
-            obj.grid_id,
-            masked,
-        )
-    fields = [obj.address, obj.notes]
-    snippet = next(
-        (highlight(t, terms) for t in fields if t and any(x in normalize(t) for x in terms)), ""
-    )
-    return Hit(
-        kind,
-        obj.id,
-        highlight(obj.name, terms),
-        snippet or highlight(obj.address, terms),
-        obj.grid_id,
-        obj,
-    )
+        fields = [obj.address, obj.workplace, obj.notes, " ".join(masked["tags"])]
+        snippet = _snippet(fields, terms, obj.address)
+        return Hit(kind, obj.id, highlight(obj.name, terms), snippet, obj.grid_id, masked)
+    snippet = _snippet([obj.address, obj.notes], terms, obj.address)
+    return Hit(kind, obj.id, highlight(obj.name, terms), snippet, obj.grid_id, obj)
 
 
 def search(
@@ -197,7 +197,7 @@ def search(
     scope = scope_tokens(actor)
     if scope == []:
         raise PermissionDenied("search")
-    if 0 < index.pending() <= FLUSH_BEFORE_SEARCH:
+    if 0 < index.pending(up_to=FLUSH_BEFORE_SEARCH + 1) <= FLUSH_BEFORE_SEARCH:
         index.flush(limit=FLUSH_BEFORE_SEARCH)
     engine = backend()
     groups = required_groups(actor, f)
