@@ -285,3 +285,24 @@ def test_street_filter_and_community_facets(people, tree, leader, street_staff):
     assert [(f["name"], f["count"]) for f in result.facets["community"]] == [("小港社区", 1)]
     community = tree.grid_a1.community_id
     assert all_ids(leader, "武汉", filters=Filters(community_id=community)) == (1, [a.id])
+
+
+def test_page_shows_highlights_and_facets_that_filter(client, people, tree, leader):
+    tag = Tag.objects.get(name="独居老人")
+    a = Resident.objects.create(name="张三", address="武汉路1号", grid=tree.grid_a1)
+    a.tags.add(tag)
+    Resident.objects.create(name="李四", address="武汉路2号", grid=tree.grid_b1)
+    index.flush()
+    login(client, leader)
+    html = client.get("/search/", {"q": "武汉", "purpose": "routine"}).content.decode()
+    assert "<mark>武汉</mark>" in html
+    assert f"street_id={tree.street_a.id}" in html and f"tag={tag.id}" in html
+    html = client.get(
+        "/search/", {"q": "武汉", "purpose": "routine", "street_id": tree.street_a.id}
+    ).content.decode()
+    assert html.count('data-testid="hit"') == 1 and 'data-testid="clear-street"' in html
+    assert f"community_id={tree.grid_a1.community_id}" in html
+    html = client.get(
+        "/search/", {"q": "武汉", "purpose": "routine", "tag": tag.id}
+    ).content.decode()
+    assert html.count('data-testid="hit"') == 1
