@@ -4,7 +4,7 @@ district command centre, and the star-grid list. Pages fetch their figures from 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from yiwang.org.selectors import scope_for
 
 from . import selectors as sel
+from . import services
+from .models import Indicator, Rubric
 
 FIGURE_CHOICES = [
     ("reported", "上报数"),
@@ -101,3 +103,78 @@ def stars(request):
     node = sel.home_node(actor=request.user)
     data = sel.star_list(actor=request.user, node=node)
     return render(request, "brain/stars.html", {"node": node, "data": data})
+
+
+# -- the star rubric, edited by district staff --------------------------------------------------
+
+
+def _rubric_rows(rubric: Rubric | None, data=None) -> list[dict]:
+    """One row per indicator: in use or not, weight and four thresholds (as typed, after a
+    failed save)."""
+    items = {it.indicator: it for it in rubric.items.all()} if rubric else {}
+    rows = []
+    for value, label in Indicator.choices:
+        it = items.get(value)
+        if data is not None:
+            row = {
+                "on": data.get(f"{value}-on") == "1",
+                "weight": data.get(f"{value}-weight", ""),
+                "thresholds": [data.get(f"{value}-t{k}", "") for k in range(4)],
+            }
+        else:
+            row = {
+                "on": it is not None,
+                "weight": it.weight if it else "",
+                "thresholds": list(it.thresholds) if it else ["", "", "", ""],
+            }
+        rows.append({"indicator": value, "label": label, **row})
+    return rows
+
+
+def _field_label(key: str, rows: list[dict]) -> str:
+    """ "items.2.weight" → "满意率 · 权重": the field as the page names it."""
+    parts = key.split(".")
+    if parts[0] != "items" or len(parts) != 3:
+        return {"name": _("名称"), "items": _("指标")}.get(key, key)
+    used = [r for r in rows if r["on"]]
+    label = used[int(parts[1])]["label"] if int(parts[1]) < len(used) else parts[1]
+    field = {"indicator": _("指标"), "weight": _("权重"), "thresholds": _("阈值")}[parts[2]]
+    return f"{label} · {field}"
+
+
+@login_required
+def rubric(request):
+    """星级评定细则: district staff choose the indicators, their weights and thresholds; a
+    save makes a new version the next evaluation uses."""
+    if not scope_for(request.user).everything:
+        raise PermissionDenied
+    active = Rubric.objects.filter(is_active=True).order_by("-id").first()
+    errors: list[str] = []
+    saved = False
+    name = active.name if active else ""
+    rows = _rubric_rows(active)
+    if request.method == "POST":
+        name = request.POST.get("name", "")
+        rows = _rubric_rows(None, request.POST)
+        items = [
+            {"indicator": r["indicator"], "weight": r["weight"], "thresholds": r["thresholds"]}
+            for r in rows
+            if r["on"]
+        ]
+        try:
+            active = services.rubric_save(actor=request.user, name=name, items=items)
+        except ValidationError as e:
+            errors = [
+                f"{_field_label(key, rows)}:{message}"
+                for key, messages in e.message_dict.items()
+                for message in messages
+            ]
+        else:
+            saved = True
+            rows = _rubric_rows(active)
+    return render(
+        request,
+        "brain/rubric.html",
+        {"rubric": active, "name": name, "rows": rows, "errors": errors, "saved": saved},
+        status=400 if errors else 200,
+    )
