@@ -85,8 +85,14 @@ def ensure_data() -> None:
         rebuild(progress=progress)
         print(f"# index built in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     else:
-        from yiwang.search.index import flush
+        from yiwang.search.index import flush, regram
+        from yiwang.search.text import GRAM_MAX
 
+        if engine.gram_count("x" * GRAM_MAX, "r") is None:
+            print("# recounting substrings …", file=sys.stderr)
+            t = time.perf_counter()
+            regram()
+            print(f"# recounted in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         while pending():
             flush(limit=50_000)
 

@@ -213,7 +213,7 @@ def in_scope(r: Resident, street) -> bool:
     return street is None or r.grid.street_id == street.id
 
 
-short_term = st.text(alphabet=ALPHABET, min_size=2, max_size=3)
+short_term = st.text(alphabet=ALPHABET, min_size=2, max_size=5)
 
 
 @settings(
@@ -234,7 +234,7 @@ short_term = st.text(alphabet=ALPHABET, min_size=2, max_size=3)
 def test_counts_by_street_follow_edits_moves_and_archive(
     people, tree, leader, street_staff, rows, edits, term
 ):
-    """One 2- or 3-character term at district or street scope is counted from the substring
+    """One term of 2 to 4 characters at district or street scope is counted from the substring
     counts; after edits, moves between streets, archiving and deletes it still equals the
     brute-force filter, as do its ids and the street facets."""
     Resident.objects.all().delete()
@@ -306,3 +306,16 @@ def test_page_shows_highlights_and_facets_that_filter(client, people, tree, lead
         "/search/", {"q": "武汉", "purpose": "routine", "tag": tag.id}
     ).content.decode()
     assert html.count('data-testid="hit"') == 1
+
+
+def test_counts_fall_back_to_the_index_until_recounted(people, leader, street_staff):
+    from yiwang.search.backends import backend
+
+    people([("张三", "伊春路168号", "独居老人"), ("李四", "伊春路2号", ""), ("王五", "", "")])
+    queries = ["伊春", "伊春路", "独居老人", "zhang", "168号"]
+    before = [(all_ids(a, q)) for q in queries for a in (leader, street_staff)]
+    backend().gram_clear()  # counts gone, and with them the mark saying what they cover
+    assert [(all_ids(a, q)) for q in queries for a in (leader, street_staff)] == before
+    assert index.regram() == 3
+    assert [(all_ids(a, q)) for q in queries for a in (leader, street_staff)] == before
+    assert before[0][0] == 2 and before[4][0] == 1

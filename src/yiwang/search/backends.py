@@ -6,7 +6,7 @@ Two things keep large results cheap:
 - A document's kind is the high part of its id (residents 1·2⁴⁰ + id, places 2·2⁴⁰ + id, …), so
   "residents only" is an id range the engine seeks to, not a token intersected with a
   million-entry list.
-- `search_gram` holds, for every 2- and 3-character substring, how many documents of a kind
+- `search_gram` holds, for every substring of 2 to 4 characters, how many documents of a kind
   contain it, district-wide and per street. It changes in the same transaction as the index,
   so a one-term count at district or street scope (the counts that reach hundreds of
   thousands) is one primary-key read instead of a walk over every hit."""
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from .text import Node, body_facts
+from .text import GRAM_MAX, Node, body_facts
 
 KIND_CODE = {"r": 1, "p": 2, "o": 3}
 CODE_KIND = {v: k for k, v in KIND_CODE.items()}
@@ -43,7 +43,7 @@ def kind_range(kind: str) -> tuple[int, int]:
 @dataclass(frozen=True)
 class Expr:
     """A compiled search: the engine's match text, the kind as an id range, and — when the
-    query is one 2- or 3-character substring at district or single-street scope — the key
+    query is one substring of 2 to 4 characters at district or single-street scope — the key
     under which search_gram counts it."""
 
     text: str
@@ -72,7 +72,7 @@ def _count_key(node: Node, kind: str | None, rest: list[list[str]]) -> tuple[str
     if kind is None or node.op != "term" or len(node.term.runs) != 1:
         return None
     gram = node.term.runs[0]
-    if not 2 <= len(gram) <= 3:
+    if not 2 <= len(gram) <= GRAM_MAX:
         return None
     tokens = {g[0] for g in rest if len(g) == 1}
     if len(tokens) != len(rest):
@@ -130,18 +130,58 @@ class Backend:
 
     def count(self, expr: Expr | str) -> int:
         if isinstance(expr, Expr) and expr.gram:
-            return self.gram_count(expr.gram, expr.scope)
+            n = self.gram_count(expr.gram, expr.scope)
+            if n is not None:
+                return n
         return self.match_count(expr)
 
-    def gram_count(self, gram: str, scope: str) -> int:
+    def gram_count(self, gram: str, scope: str) -> int | None:
+        """The stored count, or None when search_gram does not cover substrings this long
+        (it was filled before GRAM_MAX grew, or is being rebuilt)."""
         with connection.cursor() as c:
-            c.execute("SELECT n FROM search_gram WHERE gram = %s AND scope = %s", [gram, scope])
-            row = c.fetchone()
-            return row[0] if row else 0
+            c.execute(
+                "SELECT (SELECT n FROM search_gram WHERE gram = '' AND scope = 'max'), "
+                "(SELECT n FROM search_gram WHERE gram = %s AND scope = %s)",
+                [gram, scope],
+            )
+            covered, n = c.fetchone()
+        if not covered or covered < len(gram):
+            return None
+        return n or 0
+
+    def gram_mark(self, length: int) -> None:
+        """Records that search_gram counts every substring up to `length` (0: none)."""
+        with connection.cursor() as c:
+            c.execute("DELETE FROM search_gram WHERE gram = '' AND scope = 'max'")
+            c.execute("INSERT INTO search_gram(gram, scope, n) VALUES ('', 'max', %s)", [length])
+
+    def regram(self, batch: int = 5_000, progress=None) -> int:
+        """Recounts search_gram from the indexed documents themselves (after GRAM_MAX grew),
+        in one transaction so that searches see the old counts or the new ones."""
+        done = 0
+        with transaction.atomic():
+            self.gram_clear()
+            last = -(1 << 62)
+            while rows := self.bodies_after(last, batch):
+                delta = GramDelta()
+                for did, text in rows:
+                    delta.add(did, text, +1)
+                self._write_grams(delta.rows())
+                last = rows[-1][0]
+                done += len(rows)
+                if progress:
+                    progress(done)
+            self.gram_mark(GRAM_MAX)
+        return done
+
+    def gram_clear(self) -> None:
+        with connection.cursor() as c:
+            c.execute("DELETE FROM search_gram")
 
     def match_count(self, expr: Expr | str) -> int: ...
     def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]: ...
     def bodies(self, ids: list[int]) -> list[tuple[int, str]]: ...
+    def bodies_after(self, last: int, limit: int) -> list[tuple[int, str]]: ...
     def _write(self, rows: list[tuple[int, str]]) -> None: ...
     def _remove(self, ids: list[int]) -> None: ...
     def _write_grams(self, rows: list[tuple[str, str, int]]) -> None: ...
@@ -220,6 +260,14 @@ class SQLiteBackend(Backend):
                 c.execute("SELECT rowid, body FROM search_fts WHERE rowid = %s", [i])
                 out.extend(c.fetchall())
         return out
+
+    def bodies_after(self, last: int, limit: int) -> list[tuple[int, str]]:
+        with connection.cursor() as c:
+            c.execute(
+                "SELECT rowid, body FROM search_fts WHERE rowid > %s ORDER BY rowid LIMIT %s",
+                [last, limit],
+            )
+            return c.fetchall()
 
     def _write(self, rows: list[tuple[int, str]]) -> None:
         with connection.cursor() as c:
@@ -319,6 +367,14 @@ class PostgresBackend(Backend):
                 "ON CONFLICT (id) DO UPDATE SET tsv = EXCLUDED.tsv",
                 [[i for i, _ in rows], [b for _, b in rows]],
             )
+
+    def bodies_after(self, last: int, limit: int) -> list[tuple[int, str]]:
+        with connection.cursor() as c:
+            c.execute(
+                "SELECT id, tsv::text FROM search_doc WHERE id > %s ORDER BY id LIMIT %s",
+                [last, limit],
+            )
+            return [(i, tsvector_body(t)) for i, t in c.fetchall()]
 
     def _remove(self, ids: list[int]) -> None:
         with connection.cursor() as c:

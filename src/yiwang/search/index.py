@@ -10,7 +10,7 @@ from yiwang.registry.models import Organization, Place, Resident, ResidentLink
 
 from .backends import backend, doc_id
 from .models import SearchQueue
-from .text import body, pinyin_forms
+from .text import GRAM_MAX, body, pinyin_forms
 
 
 def _scope_tokens(grid) -> list[str]:
@@ -108,6 +108,11 @@ def flush(limit: int = 5_000) -> int:
     return len(rows)
 
 
+def regram(progress: Callable[[int], None] | None = None) -> int:
+    """Recounts the substring counts from the index (after GRAM_MAX changed)."""
+    return backend().regram(progress=progress)
+
+
 def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_000) -> int:
     """Re-indexes everything from the registry, in batches, with progress."""
     engine = backend()
@@ -131,4 +136,6 @@ def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_0
             done += len(chunk)
             if progress:
                 progress(done, total)
+    with transaction.atomic():
+        engine.gram_mark(GRAM_MAX)
     return done

@@ -51,24 +51,37 @@ def run_tokens(run: str) -> list[str]:
     return [bigram_token(run[i : i + 2]) for i in range(len(run) - 1)]
 
 
+GRAM_MAX = 4  # substrings up to this length are counted (search_gram)
+
+
+def _run_grams(run: str, out: set[str]) -> None:
+    n = len(run)
+    for size in range(2, GRAM_MAX + 1):
+        for i in range(n - size + 1):
+            out.add(run[i : i + size])
+
+
 def body_facts(body_text: str) -> tuple[set[str], str]:
-    """What a document's indexed text says about it: its distinct 2- and 3-character
-    substrings (a bigram token is one; two adjacent bigram tokens of one run make a 3-character
-    one) and its street token ("zzs12", or "" without a grid)."""
+    """What a document's indexed text says about it: the distinct substrings of 2 to GRAM_MAX
+    characters of its runs (read back from the bigram tokens: a run of n characters is n−1
+    adjacent tokens) and its street token ("zzs12", or "" without a grid)."""
     grams: set[str] = set()
     street = ""
-    prev = ""
+    run = ""
     for token in body_text.split():
         if len(token) == 9 and token[0] == "x":
-            pair = chr(int(token[1:5], 36)) + chr(int(token[5:], 36))
-            grams.add(pair)
-            if prev:
-                grams.add(prev + pair[1])
-            prev = pair
-        else:
-            prev = ""
-            if token.startswith("zzs"):
-                street = token
+            if run:
+                run += chr(int(token[5:], 36))
+            else:
+                run = chr(int(token[1:5], 36)) + chr(int(token[5:], 36))
+            continue
+        if run:
+            _run_grams(run, grams)
+            run = ""
+        if token.startswith("zzs"):
+            street = token
+    if run:
+        _run_grams(run, grams)
     return grams, street
 
 

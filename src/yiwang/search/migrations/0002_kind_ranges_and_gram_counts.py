@@ -1,10 +1,12 @@
 """Documents get ids by kind range (residents 1·2⁴⁰ + id, places 2·2⁴⁰ + id, organisations
-3·2⁴⁰ + id) and search_gram counts every 2- and 3-character substring per kind, district-wide
-and per street. The old ids cannot be translated in place, so the index is emptied and every
-live record is queued: the worker re-indexes them (or run the index rebuild at once)."""
+3·2⁴⁰ + id), and search_gram counts every substring of 2 to 4 characters per kind,
+district-wide and per street (its row gram '' scope 'max' says up to which length). The old ids
+cannot be translated in place, so the index is emptied and every live record is queued: the
+worker re-indexes them (or run the index rebuild at once)."""
 
 from django.db import migrations
 
+GRAM_MAX = 4  # text.GRAM_MAX when this migration was written
 REQUEUE = [
     ("r", "registry_resident"),
     ("p", "registry_place"),
@@ -29,6 +31,8 @@ def forwards(apps, schema_editor):
         run("TRUNCATE search_doc")
     else:
         return
+    # Index and counts are both empty, so the counts cover every substring length from here on.
+    run(f"INSERT INTO search_gram(gram, scope, n) VALUES ('', 'max', {GRAM_MAX})")
     run("DELETE FROM search_searchqueue")
     for kind, table in REQUEUE:
         run(
