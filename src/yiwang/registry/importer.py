@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing as mp
 import operator
 import re
 import sqlite3
@@ -34,6 +35,9 @@ from .idcard import IdError, id_parse, phones_parse
 from .models import AccessLog, AddressStatus, House, Household, ImportSource, Resident, Tag
 from .privacy import access_log_write
 from .selectors import visible_grid_ids
+
+# Files of this many rows or more are read and checked in a second process.
+PARALLEL_FROM = 20_000
 
 # Header → field. The first header listed for a field is the one exports write.
 COLUMNS = {
@@ -371,6 +375,64 @@ def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report
     return out
 
 
+def _cleaned(table, cols: dict, ctx: _Context, batch_size: int):
+    """(good rows, report part) per batch_size good rows: the part holds the rows read, the
+    bad ones and their problems, and the notes."""
+    issues = table.cell_issues
+    part = ImportReport()
+    batch: list[dict] = []
+    for number, raw in table.rows:
+        part.total += 1
+        try:
+            batch.append(_clean_row(number, raw, cols, ctx, issues, part))
+        except _Skip:
+            part.bad += 1
+        if len(batch) >= batch_size:
+            yield batch, part
+            part, batch = ImportReport(), []
+    if batch or part.total:
+        yield batch, part
+
+
+def _clean_worker(send, table, cols, ctx, batch_size) -> None:
+    try:
+        for item in _cleaned(table, cols, ctx, batch_size):
+            send.send(item)
+        send.send(None)
+    except BaseException as exc:  # noqa: BLE001 (any failure goes back to the parent)
+        send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
+
+
+def _cleaned_in_child(table, cols: dict, ctx: _Context, batch_size: int):
+    """`_cleaned`, run in a forked process one batch ahead of the caller (the pipe's buffer
+    holds it back from running further ahead)."""
+    fork = mp.get_context("fork")
+    receive, send = fork.Pipe(duplex=False)
+    child = fork.Process(
+        target=_clean_worker, args=(send, table, cols, ctx, batch_size), daemon=True
+    )
+    child.start()
+    send.close()
+    try:
+        while True:
+            try:
+                item = receive.recv()
+            except EOFError:
+                raise RuntimeError("import reader process ended early") from None
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
 def _columns(headers: list[str], source: ImportSource | None, mapping: dict | None) -> dict:
     saved = dict(source.column_map) if source else {}
     extra = {**saved, **(mapping or {})}
@@ -392,8 +454,14 @@ def residents_import(
     allow_unresolved: bool = False,
     batch_size: int = 5000,
     progress=None,
+    parallel: bool | None = None,
 ) -> ImportReport:
-    """Checks (and with commit=True applies) a residents spreadsheet. See the module doc."""
+    """Checks (and with commit=True applies) a residents spreadsheet. See the module doc.
+
+    `parallel` reads and checks the rows in a forked process while this one matches and
+    writes the batches before (on the second core); by default for files of PARALLEL_FROM rows
+    or more. The child only reads the file and works in memory: it never touches the
+    database, whose connections it shares with this process."""
     if actor is not None and not has_permission(actor, IMPORT_REGISTRY):
         raise PermissionDenied(IMPORT_REGISTRY)
     started = time.perf_counter()
@@ -423,21 +491,18 @@ def residents_import(
     if table.encoding not in ("xlsx", "utf-8", "utf-8-sig", "gb18030", "gbk", "ascii"):
         report.file_notes.append(f"文件编码按 {table.encoding} 读取")
     ctx = _Context(actor, source, allow_unresolved)
-    batch: list[dict] = []
-    issues = table.cell_issues
-    for number, raw in table.rows:
-        report.total += 1
-        try:
-            batch.append(_clean_row(number, raw, cols, ctx, issues, report))
-        except _Skip:
-            report.bad += 1
-        if len(batch) >= batch_size:
+    if parallel is None:
+        parallel = table.total_hint >= PARALLEL_FROM and "fork" in mp.get_all_start_methods()
+    batches = _cleaned_in_child if parallel else _cleaned
+    for batch, part in batches(table, cols, ctx, batch_size):
+        report.total += part.total
+        report.bad += part.bad
+        report.problems.extend(part.problems)
+        report.notes.extend(part.notes)
+        if batch:
             _apply(batch, ctx, report, commit)
-            batch = []
-            if progress:
-                progress(report.total, max(table.total_hint, report.total))
-    if batch:
-        _apply(batch, ctx, report, commit)
+        if progress:
+            progress(report.total, max(table.total_hint, report.total))
     if progress:
         progress(report.total, report.total)
     if commit:
