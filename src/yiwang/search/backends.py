@@ -179,7 +179,9 @@ class Backend:
             c.execute("DELETE FROM search_gram")
 
     def match_count(self, expr: Expr | str) -> int: ...
-    def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]: ...
+    def ids(
+        self, expr: Expr | str, limit: int, offset: int, total: int | None = None
+    ) -> list[int]: ...
     def bodies(self, ids: list[int]) -> list[tuple[int, str]]: ...
     def bodies_after(self, last: int, limit: int) -> list[tuple[int, str]]: ...
     def _write(self, rows: list[tuple[int, str]]) -> None: ...
@@ -244,7 +246,7 @@ class SQLiteBackend(Backend):
             )
             return c.fetchone()[0]
 
-    def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]:
+    def ids(self, expr: Expr | str, limit: int, offset: int, total: int | None = None) -> list[int]:
         with connection.cursor() as c:
             c.execute(
                 "SELECT rowid FROM search_fts WHERE search_fts MATCH %s "
@@ -333,9 +335,16 @@ class PostgresBackend(Backend):
             text += " & (" + " | ".join(group) + ")"
         return text
 
-    def _query(self, sql: str, params: list) -> list[tuple]:
+    # With this many hits or more, the first page is found by walking the primary key in order
+    # and testing each row (a few rows per hit); with fewer, by the GIN index and a sort.
+    WALK_FROM = 20_000
+    WALK = "SELECT set_config('enable_bitmapscan', 'off', true)"
+
+    def _query(self, sql: str, params: list, *extra: str) -> list[tuple]:
         with transaction.atomic(), connection.cursor() as c:
             c.execute(self.SETTINGS)
+            for statement in extra:
+                c.execute(statement)
             c.execute(sql, params)
             return c.fetchall()
 
@@ -346,13 +355,28 @@ class PostgresBackend(Backend):
             self._params(expr),
         )[0][0]
 
-    def ids(self, expr: Expr | str, limit: int, offset: int) -> list[int]:
-        rows = self._query(
-            "SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %s) "
-            "AND id BETWEEN %s AND %s ORDER BY id LIMIT %s OFFSET %s",
-            [*self._params(expr), limit, offset],
-        )
-        return [r[0] for r in rows]
+    def ids(self, expr: Expr | str, limit: int, offset: int, total: int | None = None) -> list[int]:
+        """The planner cannot tell how many rows a bigram query matches; the caller usually
+        can (the count came first), and picks the plan: walk the key for many hits, or the
+        GIN index and a sort of the few (ordering by id + 0 keeps the key walk out)."""
+        params = [*self._params(expr), limit, offset]
+        if total is not None and total >= self.WALK_FROM:
+            sql = (
+                "SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %s) "
+                "AND id BETWEEN %s AND %s ORDER BY id LIMIT %s OFFSET %s"
+            )
+            return [r[0] for r in self._query(sql, params, self.WALK)]
+        if total is not None:
+            sql = (
+                "SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %s) "
+                "AND id BETWEEN %s AND %s ORDER BY id + 0 LIMIT %s OFFSET %s"
+            )
+        else:
+            sql = (
+                "SELECT id FROM search_doc WHERE tsv @@ to_tsquery('simple', %s) "
+                "AND id BETWEEN %s AND %s ORDER BY id LIMIT %s OFFSET %s"
+            )
+        return [r[0] for r in self._query(sql, params)]
 
     def bodies(self, ids: list[int]) -> list[tuple[int, str]]:
         with connection.cursor() as c:

@@ -203,7 +203,7 @@ def search(
     groups = required_groups(actor, f)
     expr = engine.compile(node, groups)
     total = engine.count(expr)
-    ids = engine.ids(expr, page_size, (page - 1) * page_size) if total else []
+    ids = engine.ids(expr, page_size, (page - 1) * page_size, total=total) if total else []
     refs = [split_doc_id(i)[1] for i in ids]
     objects = _load(f.kind, refs)
     terms = terms_of(node)
