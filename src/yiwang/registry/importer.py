@@ -587,6 +587,8 @@ def _existing(batch: list[dict]) -> dict:
     # birth date and address.
     candidates: list[dict] = []
     with_id = sorted({(r["name"], r["birth_date"]) for r in rest if r.get("id_number")})
+    if with_id and not _select_residents("r.id_number = '' LIMIT 1", []):
+        with_id = []  # nobody is known without an ID number: no need to ask one by one
     for chunk in _in_chunks(with_id, 2000):
         candidates += _select_residents("r.id_number = ''", [], pairs=chunk)
     no_id = [r for r in rest if not r.get("id_number")]
