@@ -155,7 +155,7 @@ def test_login_page_in_english_by_accept_language(client):
         assert text in html
     assert "用户名" not in html and "密码" not in html
     labels = [item["label"] for item in response.context["nav_items"]]
-    assert labels == ["Report a problem", "Reply wall"]
+    assert labels == ["Report a problem", "Reply wall", "Open calls"]
 
 
 @pytest.mark.django_db

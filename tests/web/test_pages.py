@@ -37,7 +37,7 @@ def test_login_page_is_chinese_and_has_no_navigation(client):
     assert '<html lang="zh-hans">' in html
     assert "用户名" in html and "密码" in html and "登录" in html
     # Visitors see only what is public: reporting a problem and the reply wall.
-    assert nav_keys(response) == ["report", "wall"]
+    assert nav_keys(response) == ["report", "wall", "calls"]
 
 
 def test_wrong_password_shows_an_error_and_keeps_the_username(client, worker_a):
@@ -66,12 +66,14 @@ def test_grid_worker_navigation(client, tree, worker_a):
         "registry",
         "search",
         "outreach",
+        "demands",
         "report",
         "mine",
         "wall",
+        "calls",
         "api",
     ]
-    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 9
+    assert [i["active"] for i in response.context["nav_items"]] == [True] + [False] * 11
     html = response.content.decode()
     assert reverse("admin:index") not in html
     assert f"网格员 · {tree.grid_a1}" in html
@@ -80,8 +82,8 @@ def test_grid_worker_navigation(client, tree, worker_a):
 def test_superuser_navigation(client, admin_user):
     response = login(client, admin_user).get("/map/")
     assert nav_keys(response) == [
-        "map", "brain", "queue", "registry", "search", "outreach", "report", "mine", "wall",
-        "wall_review", "access_log", "admin", "api",
+        "map", "brain", "queue", "registry", "search", "outreach", "demands", "report", "mine",
+        "wall", "calls", "wall_review", "access_log", "admin", "api",
     ]  # fmt: skip
     html = response.content.decode()
     assert f'href="{reverse("admin:index")}"' in html
@@ -97,9 +99,11 @@ def test_leader_without_staff_flag_gets_no_admin_link(client, leader):
         "registry",
         "search",
         "outreach",
+        "demands",
         "report",
         "mine",
         "wall",
+        "calls",
         "wall_review",
         "api",
     ]

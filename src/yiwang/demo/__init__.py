@@ -118,6 +118,10 @@ def build_demo(*, scale: str = "small", seed: int = 20261130, progress=None) -> 
     if build_cases is not None:
         build_cases(built, scale=scale, seed=seed, progress=_bar(progress, "生成事件"))
     build_intake(built)
+    from .matching import build_matching
+
+    for username, label in build_matching(built, scale=scale, seed=seed):
+        logins.append(DemoLogin(username, label))
     from .brain import build_brain
 
     build_brain(progress=_bar(progress, "统计汇总"))

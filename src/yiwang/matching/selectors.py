@@ -364,7 +364,7 @@ def provider_list(*, actor, f: ProviderFilter | None = None) -> QuerySet:
     )
     return (
         qs.select_related("home_grid", "organization")
-        .prefetch_related("services")
+        .prefetch_related("services", "areas__street", "areas__community", "areas__grid")
         .annotate(pending_order=pending_first)
         .order_by("pending_order", "-completed_count", "id")
     )
@@ -384,7 +384,8 @@ def provider_access(*, actor, id) -> Provider:
 
 def provider_areas_label(provider: Provider) -> list[str]:
     out = []
-    for area in provider.areas.select_related("street", "community", "grid"):
+    # Lists prefetch the areas with their nodes (provider_list); one provider reads them here.
+    for area in provider.areas.all():
         node = area.grid or area.community or area.street
         out.append(node.name)
     if provider.radius_m:
