@@ -189,6 +189,9 @@ class Backend:
     def _write_grams(self, rows: list[tuple[str, str, int]]) -> None: ...
     def clear(self) -> None: ...
 
+    def analyze(self) -> None:
+        """Fresh planner statistics after a bulk change (PostgreSQL plans by them)."""
+
     def upsert(self, rows: list[tuple[int, str]], fresh: bool = False) -> None:
         """Writes documents and their substring counts together; `fresh` = none of them is
         in the index yet (a rebuild), so no old text needs reading."""
@@ -427,6 +430,10 @@ class PostgresBackend(Backend):
     def clear(self) -> None:
         with connection.cursor() as c:
             c.execute("TRUNCATE search_doc, search_gram")
+
+    def analyze(self) -> None:
+        with connection.cursor() as c:
+            c.execute("ANALYZE search_doc, search_gram")
 
 
 def backend() -> Backend:

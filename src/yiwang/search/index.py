@@ -110,7 +110,10 @@ def flush(limit: int = 5_000) -> int:
 
 def regram(progress: Callable[[int], None] | None = None) -> int:
     """Recounts the substring counts from the index (after GRAM_MAX changed)."""
-    return backend().regram(progress=progress)
+    engine = backend()
+    done = engine.regram(progress=progress)
+    engine.analyze()
+    return done
 
 
 def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_000) -> int:
@@ -138,4 +141,5 @@ def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_0
                 progress(done, total)
     with transaction.atomic():
         engine.gram_mark(GRAM_MAX)
+    engine.analyze()
     return done
