@@ -319,3 +319,15 @@ def test_a_closed_case_and_a_finished_call_count_as_service_records(
         ("admin", 1, 0),
         ("worker_a", 1, 1),
     ]
+
+
+def test_the_resident_card_lists_their_demands_and_offers_to_post_one(
+    client, post, worker_a, worker_b, elder_a
+):
+    demand = post()
+    client.force_login(worker_a)
+    html = client.get(f"/registry/residents/{elder_a.id}/").content.decode()
+    assert demand.number in html and "为其发布需求" in html
+    assert f"/matching/demands/new/?resident={elder_a.id}" in html
+    client.force_login(worker_b)
+    assert client.get(f"/registry/residents/{elder_a.id}/").status_code == 404

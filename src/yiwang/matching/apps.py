@@ -11,7 +11,9 @@ class MatchingConfig(AppConfig):
         from yiwang import ticks
         from yiwang.cases.events import register_event_hook
         from yiwang.outreach.services import register_call_hook
+        from yiwang.registry.cards import register_card_section
 
+        from .selectors import resident_card_section
         from .services import offers_expire, record_call, record_case_event
 
         # Both hooks write in the caller's transaction: a closed case or a finished call is
@@ -19,3 +21,4 @@ class MatchingConfig(AppConfig):
         register_event_hook(record_case_event)
         register_call_hook(record_call)
         ticks.register("matching.offers", 60, offers_expire)
+        register_card_section(resident_card_section)

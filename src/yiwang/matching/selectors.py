@@ -567,3 +567,52 @@ def service_record_summary(
             }
         )
     return out
+
+
+def resident_card_section(actor, resident) -> dict | None:
+    """The resident card's "服务需求" section: this person's demands the actor may see, and a
+    button to post one for them."""
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from yiwang.org.permissions import MANAGE_MATCHING, has_permission
+
+    demands = list(
+        Demand.objects.filter(demand_scope_q(actor), resident_id=resident.id)
+        .select_related("service", "provider")
+        .order_by("-id")[:10]
+    )
+    can_post = has_permission(actor, MANAGE_MATCHING) and resident.grid_id is not None
+    if not demands and not can_post:
+        return None
+    return {
+        "key": "demands",
+        "title": _("服务需求"),
+        "items": [
+            {
+                "label": f"{d.number} {d.service.name}",
+                "url": reverse("matching:demand_detail", args=[d.id]),
+                "meta": " · ".join(
+                    x
+                    for x in (
+                        str(d.get_status_display()),
+                        f"{timezone.localtime(d.window_start):%Y-%m-%d}",
+                        d.provider.name if d.provider else "",
+                    )
+                    if x
+                ),
+            }
+            for d in demands
+        ],
+        "actions": (
+            [
+                {
+                    "label": _("为其发布需求"),
+                    "url": reverse("matching:demand_new") + f"?resident={resident.id}",
+                }
+            ]
+            if can_post
+            else []
+        ),
+        "empty": _("暂无服务需求"),
+    }

@@ -26,6 +26,7 @@ from yiwang.org.permissions import (
 from yiwang.org.selectors import grid_list
 
 from . import selectors, services
+from .cards import card_sections
 from .exports import residents_export
 from .importer import residents_import
 from .models import ResidenceType
@@ -145,6 +146,7 @@ def _card(request, resident, *, revealed: bool, error: str | None = None):
             "map_url": reverse("web:map")
             + (f"#grid={resident.grid_id}" if resident.grid_id else ""),
             "error": error,
+            "sections": card_sections(request.user, resident),
         },
     )
 
