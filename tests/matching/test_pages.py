@@ -807,3 +807,34 @@ def test_desk_pages_render_for_each_desk_persona(client, request, persona, tree)
     expected = 200 if persona != "leader" else 403  # a leader reads, posts nothing
     assert client.get(reverse("matching:demand_new")).status_code == expected
     assert client.get(reverse("matching:provider_new")).status_code == expected
+
+
+def test_a_follow_up_call_becomes_a_demand_with_its_source(
+    client, worker_a, elder_a, haircut, window
+):
+    from yiwang.outreach.models import CallTask, Campaign
+    from yiwang.outreach.services import calltask_record
+
+    campaign = Campaign.objects.create(title="独居老人回访", owner=worker_a, purpose="visit")
+    task = CallTask.objects.create(
+        campaign=campaign, resident=elder_a, grid=elder_a.grid, caller=worker_a
+    )
+    calltask_record(actor=worker_a, task=task, outcome="follow_up", note="需要上门理发")
+    client.force_login(worker_a)
+    html = client.get(f"/outreach/{campaign.id}/calls/").content.decode()
+    link = f"/matching/demands/new/?resident={elder_a.id}&amp;channel=outreach&amp;source_ref=call-{task.id}"
+    assert link in html
+    r = client.post(
+        "/matching/demands/new/",
+        {
+            "resident": elder_a.id,
+            "service": haircut.id,
+            "window_start": f"{window[0]:%Y-%m-%dT%H:%M}",
+            "window_end": f"{window[1]:%Y-%m-%dT%H:%M}",
+            "channel": "outreach",
+            "source_ref": f"call-{task.id}",
+        },
+    )
+    assert r.status_code == 302
+    demand = Demand.objects.get()
+    assert (demand.channel, demand.source_ref) == ("outreach", f"call-{task.id}")

@@ -222,6 +222,7 @@ def demand_new(request):
                 description=data.get("description", ""),
                 urgency=data.get("urgency") or Demand.Urgency.NORMAL,
                 channel=data.get("channel") or Demand.Channel.GRID_WORKER,
+                source_ref=data.get("source_ref", "")[:40],
                 auto_next=data.get("auto_next") == "on",
                 **window,
             )
