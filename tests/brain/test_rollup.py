@@ -98,10 +98,13 @@ def assert_places_equal_direct(node, first, last):
             .filter(n__gte=at_least)
         )
         want = sorted((-r["n"], r["address"], r["category_id"], r["grid_id"]) for r in rows)[:limit]
-        got = sel.recurring_places(node, first, last, at_least=at_least, limit=limit)
-        assert [(-r["count"], r["address"]) for r in got] == [w[:2] for w in want], (
-            node.level, first, last, at_least, limit,
-        )  # fmt: skip
+        for batch in (1, 100):
+            got = sel.recurring_places(
+                node, first, last, at_least=at_least, limit=limit, batch=batch
+            )
+            assert [(-r["count"], r["address"]) for r in got] == [w[:2] for w in want], (
+                node.level, first, last, at_least, limit,
+            )  # fmt: skip
 
 
 # One generated case: where, what, when (days back, hour), how far its life went before the

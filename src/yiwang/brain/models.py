@@ -199,8 +199,12 @@ class DepartmentDayFigure(Counts):
     grid's community, so the department ranking of any street or the district is a sum."""
 
     department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
-    community = models.ForeignKey("org.Community", on_delete=models.CASCADE, related_name="+")
-    street = models.ForeignKey("org.Street", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey(
+        "org.Community", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    street = models.ForeignKey(
+        "org.Street", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     day = models.DateField(_("日期"))
 
     class Meta:
@@ -211,7 +215,11 @@ class DepartmentDayFigure(Counts):
                 fields=["community", "day", "department"], name="department_day_key"
             )
         ]
-        indexes = [models.Index(fields=["day", "street"], name="department_day_street_idx")]
+        # A street reads its own days; the district every street's.
+        indexes = [
+            models.Index(fields=["day", "street"], name="department_day_street_idx"),
+            models.Index(fields=["street", "day"], name="department_street_day_idx"),
+        ]
 
     def __str__(self):
         return f"{self.department_id}/{self.community_id}/{self.day}"
@@ -221,8 +229,12 @@ class DepartmentMonthFigure(Counts):
     """The sum of a month's DepartmentDayFigure rows for one department and community."""
 
     department = models.ForeignKey("org.Department", on_delete=models.CASCADE, related_name="+")
-    community = models.ForeignKey("org.Community", on_delete=models.CASCADE, related_name="+")
-    street = models.ForeignKey("org.Street", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey(
+        "org.Community", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    street = models.ForeignKey(
+        "org.Street", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     month = models.DateField(_("月份"))
 
     class Meta:
@@ -233,7 +245,10 @@ class DepartmentMonthFigure(Counts):
                 fields=["community", "month", "department"], name="department_month_key"
             )
         ]
-        indexes = [models.Index(fields=["month", "street"], name="department_month_street_idx")]
+        indexes = [
+            models.Index(fields=["month", "street"], name="department_month_street_idx"),
+            models.Index(fields=["street", "month"], name="department_street_month_idx"),
+        ]
 
     def __str__(self):
         return f"{self.department_id}/{self.community_id}/{self.month:%Y-%m}"
@@ -243,9 +258,14 @@ class PlaceMonthFigure(models.Model):
     """Cases reported in a local month at one address, of one category, in one grid: what the
     recurring-places list (高频重复点位) is read from."""
 
-    grid = models.ForeignKey("org.Grid", on_delete=models.CASCADE, related_name="+")
-    community = models.ForeignKey("org.Community", on_delete=models.CASCADE, related_name="+")
-    street = models.ForeignKey("org.Street", on_delete=models.CASCADE, related_name="+")
+    # The unique key leads with the grid; the node reads use the composite indexes below.
+    grid = models.ForeignKey("org.Grid", on_delete=models.CASCADE, related_name="+", db_index=False)
+    community = models.ForeignKey(
+        "org.Community", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    street = models.ForeignKey(
+        "org.Street", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     category = models.ForeignKey("cases.Category", on_delete=models.CASCADE, related_name="+")
     address = models.CharField(_("地址"), max_length=300)
     month = models.DateField(_("月份"))
@@ -259,7 +279,13 @@ class PlaceMonthFigure(models.Model):
                 fields=["grid", "category", "address", "month"], name="place_month_key"
             )
         ]
-        indexes = [models.Index(fields=["month", "reported"], name="place_month_reported_idx")]
+        indexes = [
+            models.Index(fields=["month", "reported"], name="place_month_reported_idx"),
+            models.Index(fields=["street", "month", "reported"], name="place_street_month_idx"),
+            models.Index(
+                fields=["community", "month", "reported"], name="place_community_month_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.address}/{self.category_id}/{self.month:%Y-%m}"

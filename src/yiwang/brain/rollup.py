@@ -272,7 +272,17 @@ def rollup_rebuild(*, progress: Callable[[int, int], None] | None = None) -> int
         if progress:
             progress(i + 1, len(months))
     rollup_rebuild_coarse()
+    _analyze((*REBUILT, *COARSE))
     return DailyFigure.objects.count()
+
+
+def _analyze(models) -> None:
+    """Fresh planner statistics for the refilled tables (our own table names)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("PRAGMA analysis_limit=2000")
+        for model in models:
+            cur.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def _rebuild_month(month: date) -> None:

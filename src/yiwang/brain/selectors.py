@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -406,14 +406,14 @@ def _months_touched(first: date, last: date) -> list[date]:
 
 
 def recurring_places(node: Node, first: date, last: date, *, at_least: int = 3,
-                     limit: int = 20) -> list[dict]:  # fmt: skip
+                     limit: int = 20, batch: int = 100) -> list[dict]:  # fmt: skip
     """Addresses where the same kind of problem was reported again and again: at least
     `at_least` cases of one category at one address (and grid) over [first, last], most
     first. Read from the monthly place roll-up: a place with n cases over the k months the
     range touches has a month with at least n/k of them, so only places with such a month
     are candidates; each candidate's monthly sum bounds its count from above, and for the
-    ragged first and last months the exact count is taken from that grid's few cases, in
-    bound order, until no bound can beat the list."""
+    ragged first and last months the exact count is taken from the candidates' grids' cases,
+    `batch` candidates at a time in bound order, until no bound can beat the list."""
     months = _months_touched(first, last)
     whole = [
         m
@@ -451,19 +451,30 @@ def recurring_places(node: Node, first: date, last: date, *, at_least: int = 3,
         for m in edges
     ]
     found: list[tuple[int, str, int, int]] = []  # (count, address, category, grid)
-    for address, category_id, grid_id, bound, in_whole in candidates:
+    for i in range(0, len(candidates), batch):
+        chunk = candidates[i : i + batch]
         if len(found) >= limit:
             found.sort(key=lambda r: (-r[0], r[1], r[2], r[3]))
-            if bound < found[limit - 1][0]:
+            if chunk[0][3] < found[limit - 1][0]:
                 break
-        n = int(in_whole or 0)
-        for start, end in edge_bounds:
-            n += Case.objects.filter(
-                grid_id=grid_id, reported_at__gte=start, reported_at__lt=end,
-                category_id=category_id, address=address,
-            ).count()  # fmt: skip
-        if n >= at_least:
-            found.append((n, address, category_id, grid_id))
+        counts = {(a, c, g): int(w or 0) for a, c, g, _bound, w in chunk}
+        for start, end in edge_bounds:  # the ragged months, from the chunk's grids' cases
+            rows = (
+                Case.objects.filter(
+                    grid_id__in={g for _a, _c, g in counts},
+                    reported_at__gte=start,
+                    reported_at__lt=end,
+                    category_id__in={c for _a, c, _g in counts},
+                    address__in={a for a, _c, _g in counts},
+                )
+                .values_list("address", "category_id", "grid_id")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            for a, c, g, n in rows:
+                if (a, c, g) in counts:
+                    counts[(a, c, g)] += n
+        found += [(n, a, c, g) for (a, c, g), n in counts.items() if n >= at_least]
     found.sort(key=lambda r: (-r[0], r[1], r[2], r[3]))
     found = found[:limit]
     cats = {c.id: str(c) for c in Category.objects.filter(id__in={r[2] for r in found})}
