@@ -331,3 +331,20 @@ def test_the_resident_card_lists_their_demands_and_offers_to_post_one(
     assert f"/matching/demands/new/?resident={elder_a.id}" in html
     client.force_login(worker_b)
     assert client.get(f"/registry/residents/{elder_a.id}/").status_code == 404
+
+
+def test_totals_count_a_person_once_however_many_helped(post, make_provider, worker_a):
+    a = make_provider("甲", slots=MON, user=True)
+    b = make_provider("乙", slots=MON, user=True)
+    for p in (a, b):
+        demand = post()
+        (offer,) = s.demand_offer(actor=worker_a, demand=demand, providers=[p])
+        s.offer_accept(actor=p.user, offer=offer)
+        s.demand_complete(actor=p.user, demand=demand, hours="2")
+    period = dict(
+        start=timezone.localdate() - timedelta(days=1), end=timezone.localdate() + timedelta(days=1)
+    )
+    rows = sel.service_record_summary(actor=worker_a, by="provider", **period)
+    assert sum(r["people"] for r in rows) == 2  # each provider helped the same person
+    totals = sel.service_record_totals(actor=worker_a, **period)
+    assert totals == {"records": 2, "people": 1, "families": 0, "hours": 4.0}

@@ -516,17 +516,11 @@ def _local_range(start: date, end: date) -> tuple[datetime, datetime]:
     return a, b
 
 
-def service_record_summary(
-    *, actor, by: str, start: date, end: date, kind: str = "", limit: int = 100
-) -> list[dict]:
-    """Who did how much for how many: per person, provider, department or organisation over a
-    period — records, people and families helped (distinct), hours. Scoped to the actor's part
-    of the tree (by where the work was done)."""
-    if by not in RECORD_GROUPS:
-        raise ValueError(by)
-    key, label, extra = RECORD_GROUPS[by]
+def _records(actor, start: date, end: date, kind: str = "") -> QuerySet:
+    """Service records of a period, scoped by where the work was done (everyone also sees
+    their own record, and a provider account its provider's)."""
     a, b = _local_range(start, end)
-    qs = ServiceRecord.objects.filter(at__gte=a, at__lt=b).exclude(**{key: None})
+    qs = ServiceRecord.objects.filter(at__gte=a, at__lt=b)
     scope = _tree_scope(actor)
     if not scope.everything:
         q = Q(pk__in=[])
@@ -537,11 +531,22 @@ def service_record_summary(
         if scope.grid_ids:
             q |= Q(grid_id__in=sorted(scope.grid_ids))
         if actor is not None and getattr(actor, "is_authenticated", False):
-            # Everyone sees their own record, and a provider account its provider's.
             q |= Q(user_id=actor.id) | Q(provider__user_id=actor.id)
         qs = qs.filter(q)
     if kind in ServiceRecord.Kind.values:
         qs = qs.filter(kind=kind)
+    return qs
+
+
+def service_record_summary(
+    *, actor, by: str, start: date, end: date, kind: str = "", limit: int = 100
+) -> list[dict]:
+    """Who did how much for how many: per person, provider, department or organisation over a
+    period — records, people and families helped (distinct), hours."""
+    if by not in RECORD_GROUPS:
+        raise ValueError(by)
+    key, label, extra = RECORD_GROUPS[by]
+    qs = _records(actor, start, end, kind).exclude(**{key: None})
     fields = [key, label] + ([extra] if extra else [])
     rows = (
         qs.values(*fields)
@@ -555,7 +560,7 @@ def service_record_summary(
     )
     out = []
     for r in rows:
-        name = r.get(extra) or r[label] if extra else r[label]
+        name = (r.get(extra) or r[label]) if extra else r[label]
         out.append(
             {
                 "id": r[key],
@@ -567,6 +572,23 @@ def service_record_summary(
             }
         )
     return out
+
+
+def service_record_totals(*, actor, start: date, end: date, kind: str = "") -> dict:
+    """The period's totals with people and families counted once however many helped them
+    ("服务 130 余人、40 余户")."""
+    t = _records(actor, start, end, kind).aggregate(
+        records=Count("id"),
+        people=Count("resident_id", distinct=True),
+        families=Count("household_id", distinct=True),
+        hours=Sum("hours"),
+    )
+    return {
+        "records": t["records"],
+        "people": t["people"],
+        "families": t["families"],
+        "hours": round(float(t["hours"] or 0), 1),
+    }
 
 
 def resident_card_section(actor, resident) -> dict | None:

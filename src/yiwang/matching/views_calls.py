@@ -359,12 +359,11 @@ def records(request):
         rows = selectors.service_record_summary(
             actor=request.user, by=by, start=start, end=end, kind=kind
         )
-    totals = {
-        "records": sum(r["records"] for r in rows),
-        "people": sum(r["people"] for r in rows),
-        "families": sum(r["families"] for r in rows),
-        "hours": round(sum(r["hours"] for r in rows), 1),
-    }
+    totals = {"records": 0, "people": 0, "families": 0, "hours": 0}
+    if not errors:
+        totals = selectors.service_record_totals(
+            actor=request.user, start=start, end=end, kind=kind
+        )
     if g.get("format") == "xlsx" and not errors:
         return _records_xlsx(request, rows, by=by, start=start, end=end)
     context = {
