@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from yiwang.registry.selectors import resident_access
@@ -24,7 +25,7 @@ def _service(service_id: int) -> Service:
     try:
         return Service.objects.get(id=service_id, is_active=True)
     except Service.DoesNotExist:
-        raise ValidationError({"service_id": ["未知的服务项目"]}) from None
+        raise ValidationError({"service_id": [_("未知的服务项目")]}) from None
 
 
 def service_out(s: Service) -> dict:
@@ -142,12 +143,12 @@ def provider_register(request, data: ProviderIn):
 
     services_ = list(Service.objects.filter(id__in=data.service_ids, is_active=True))
     if len(services_) != len(set(data.service_ids)):
-        raise ValidationError({"service_ids": ["有未知的服务项目"]})
+        raise ValidationError({"service_ids": [_("有未知的服务项目")]})
     user = None
     if data.username:
         user = get_user_model().objects.filter(username=data.username, is_active=True).first()
         if user is None:
-            raise ValidationError({"username": ["账号不存在"]})
+            raise ValidationError({"username": [_("账号不存在")]})
     home = grid_access(actor=request.user, id=data.home_grid_id) if data.home_grid_id else None
     slots = services.slots_parse(data.slots) if isinstance(data.slots, str) else data.slots
     provider = services.provider_register(
@@ -290,9 +291,9 @@ def demand_offer(request, demand_id: int, data: OfferIn):
     d = selectors.demand_access(actor=request.user, id=demand_id)
     providers = list(Provider.objects.filter(id__in=data.provider_ids))
     if len(providers) != len(set(data.provider_ids)):
-        raise ValidationError({"provider_ids": ["有不存在的服务方"]})
+        raise ValidationError({"provider_ids": [_("有不存在的服务方")]})
     if data.minutes is not None and not 5 <= data.minutes <= 7 * 24 * 60:
-        raise ValidationError({"minutes": ["答复期限须在 5 分钟到 7 天之间"]})
+        raise ValidationError({"minutes": [_("答复期限须在 5 分钟到 7 天之间")]})
     offers = services.demand_offer(
         actor=request.user, demand=d, providers=providers, minutes=data.minutes
     )
@@ -465,7 +466,7 @@ def call_apply(request, call_id: int, data: ApplyIn):
         (p for p in selectors.partners_of(request.user) if p.id == data.partner_id), None
     )
     if partner is None:
-        raise ValidationError({"partner_id": ["您不是该合作单位的成员"]})
+        raise ValidationError({"partner_id": [_("您不是该合作单位的成员")]})
     a = services.call_apply(
         actor=request.user, call=call, partner=partner, proposal=data.proposal, amount=data.amount
     )
@@ -536,11 +537,11 @@ class RecordQuery(Schema):
 @router.get("/records")
 def records(request, query: Query[RecordQuery]):
     if query.by not in selectors.RECORD_GROUPS:
-        raise ValidationError({"by": ["须为 user、provider、department 或 organization"]})
+        raise ValidationError({"by": [_("须为 user、provider、department 或 organization")]})
     if query.end < query.start:
-        raise ValidationError({"end": ["结束日期早于开始日期"]})
+        raise ValidationError({"end": [_("结束日期早于开始日期")]})
     if (query.end - query.start).days > 366 * 5:
-        raise ValidationError({"end": ["时间跨度不能超过 5 年"]})
+        raise ValidationError({"end": [_("时间跨度不能超过 5 年")]})
     return selectors.service_record_summary(
         actor=request.user, by=query.by, start=query.start, end=query.end, kind=query.kind
     )
