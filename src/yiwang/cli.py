@@ -346,6 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
         func=lambda a: __import__("yiwang.brain.commands").brain.commands.cmd_brain(a)
     )
 
+    matching = sub.add_parser("matching", help="资源与需求")
+    matching.add_argument("matching_command", choices=["records", "expire"])
+    matching.set_defaults(
+        func=lambda a: __import__("yiwang.matching.commands").matching.commands.cmd_matching(a)
+    )
+
     search = sub.add_parser("search", help="检索索引")
     search_sub = search.add_subparsers(dest="action", required=True)
     sr = search_sub.add_parser("rebuild")
@@ -362,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 OWN_COMMANDS = {
     "demo", "serve", "worker", "import", "export", "district", "token", "open311", "search",
-    "brain",
+    "brain", "matching",
 }  # fmt: skip
 
 

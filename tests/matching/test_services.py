@@ -348,3 +348,17 @@ def test_totals_count_a_person_once_however_many_helped(post, make_provider, wor
     assert sum(r["people"] for r in rows) == 2  # each provider helped the same person
     totals = sel.service_record_totals(actor=worker_a, **period)
     assert totals == {"records": 2, "people": 1, "families": 0, "hours": 4.0}
+
+
+def test_cli_backfills_records_and_expires_offers(post, make_provider, worker_a, capsys):
+    from yiwang.cli import main
+
+    make_provider("甲", slots=MON)
+    demand = post()
+    s.demand_offer(actor=worker_a, demand=demand, providers=list(Provider.objects.all()))
+    Offer.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert main(["matching", "expire"]) == 0
+    assert "已处理 1 个超时派单" in capsys.readouterr().out
+    assert Offer.objects.get().status == Offer.Status.EXPIRED
+    assert main(["matching", "records"]) == 0
+    assert "已补记 0 条服务记录" in capsys.readouterr().out

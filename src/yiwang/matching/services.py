@@ -951,14 +951,16 @@ def service_records_backfill(*, batch: int = 5000, progress=None) -> int:
     )
     total = cases.count() + calls.count()
     rows: list[ServiceRecord] = []
+    seen = 0
 
     def flush():
-        nonlocal added, rows
+        nonlocal added, rows, seen
         before = ServiceRecord.objects.count()
         ServiceRecord.objects.bulk_create(rows, ignore_conflicts=True)
         added += ServiceRecord.objects.count() - before
+        seen += len(rows)
         if progress:
-            progress(len(rows), total)
+            progress(seen, total)
         rows = []
 
     for number, at, user_id, dept, grid, community, street in cases.iterator(chunk_size=batch):
