@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('matching', '0002_seed_services'),
-        ('org', '0001_initial'),
-        ('registry', '0003_resident_no_id_name_birth'),
+        ("matching", "0002_seed_services"),
+        ("org", "0001_initial"),
+        ("registry", "0003_resident_no_id_name_birth"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='provider',
-            index=models.Index(condition=models.Q(('radius_m__gt', 0)), fields=['lat', 'lng'], name='provider_radius_idx'),
+            model_name="provider",
+            index=models.Index(
+                condition=models.Q(("radius_m__gt", 0)),
+                fields=["lat", "lng"],
+                name="provider_radius_idx",
+            ),
         ),
     ]
