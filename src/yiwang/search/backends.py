@@ -192,32 +192,47 @@ class Backend:
     def analyze(self) -> None:
         """Fresh planner statistics after a bulk change (PostgreSQL plans by them)."""
 
+    LOCK = ""  # a statement that makes index writers take turns (see upsert)
+
     def upsert(self, rows: list[tuple[int, str]], fresh: bool = False) -> None:
         """Writes documents and their substring counts together; `fresh` = none of them is
-        in the index yet (a rebuild), so no old text needs reading."""
+        in the index yet (a rebuild), so no old text needs reading. Writers take turns before
+        reading the old text, so two workers flushing the same document cannot both count
+        its change."""
         if not rows:
             return
-        delta = GramDelta()
-        if not fresh:
-            for did, old in self.bodies([i for i, _ in rows]):
-                delta.add(did, old, -1)
-        for did, new in rows:
-            delta.add(did, new, +1)
-        self._write(rows)
-        self._write_grams(delta.rows())
+        with transaction.atomic():
+            self._take_turn()
+            delta = GramDelta()
+            if not fresh:
+                for did, old in self.bodies([i for i, _ in rows]):
+                    delta.add(did, old, -1)
+            for did, new in rows:
+                delta.add(did, new, +1)
+            self._write(rows)
+            self._write_grams(delta.rows())
 
     def delete(self, ids: list[int]) -> None:
         if not ids:
             return
-        delta = GramDelta()
-        for did, old in self.bodies(list(ids)):
-            delta.add(did, old, -1)
-        self._remove(list(ids))
-        self._write_grams(delta.rows())
+        with transaction.atomic():
+            self._take_turn()
+            delta = GramDelta()
+            for did, old in self.bodies(list(ids)):
+                delta.add(did, old, -1)
+            self._remove(list(ids))
+            self._write_grams(delta.rows())
+
+    def _take_turn(self) -> None:
+        with connection.cursor() as c:
+            c.execute(self.LOCK)
 
 
 class SQLiteBackend(Backend):
     """FTS5."""
+
+    # Any write takes SQLite's one write lock, and reads after it see the latest commit.
+    LOCK = "UPDATE search_gram SET n = n WHERE gram = '' AND scope = 'max'"
 
     def _node(self, node: Node) -> str:
         if node.op == "term":
@@ -322,6 +337,7 @@ class PostgresBackend(Backend):
     bitmap of a district-wide result and without JIT, whose compile time would exceed the
     query's own for counts the planner over-estimates."""
 
+    LOCK = "SELECT pg_advisory_xact_lock(hashtext('yiwang.search.index'))"
     SETTINGS = "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
 
     def _node(self, node: Node) -> str:
