@@ -157,20 +157,23 @@ class Backend:
 
     def regram(self, batch: int = 5_000, progress=None) -> int:
         """Recounts search_gram from the indexed documents themselves (after GRAM_MAX grew),
-        in one transaction so that searches see the old counts or the new ones."""
+        in one transaction so that searches see the old counts or the new ones. The counts
+        are summed in memory (about a million keys at district scale) and written once, so
+        no row is rewritten per batch."""
         done = 0
         with transaction.atomic():
-            self.gram_clear()
+            self._take_turn()
+            delta = GramDelta()
             last = -(1 << 62)
             while rows := self.bodies_after(last, batch):
-                delta = GramDelta()
                 for did, text in rows:
                     delta.add(did, text, +1)
-                self._write_grams(delta.rows())
                 last = rows[-1][0]
                 done += len(rows)
                 if progress:
                     progress(done)
+            self.gram_clear()
+            self._write_grams(delta.rows())
             self.gram_mark(GRAM_MAX)
         return done
 
