@@ -96,6 +96,9 @@ def ensure_data() -> None:
             print(f"# recounted in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         while pending():
             flush(limit=50_000)
+    from yiwang.search.index import compact
+
+    compact()
 
 
 def actors():

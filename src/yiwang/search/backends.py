@@ -195,6 +195,14 @@ class Backend:
     def analyze(self) -> None:
         """Fresh planner statistics after a bulk change (PostgreSQL plans by them)."""
 
+    def queue_clear(self) -> None:
+        with connection.cursor() as c:
+            c.execute("DELETE FROM search_searchqueue")
+
+    def queue_compact(self) -> bool:
+        """After a bulk drain: gives back the space of an empty queue (PostgreSQL)."""
+        return False
+
     LOCK = ""  # a statement that makes index writers take turns (see upsert)
 
     def upsert(self, rows: list[tuple[int, str]], fresh: bool = False) -> None:
@@ -452,7 +460,24 @@ class PostgresBackend(Backend):
 
     def analyze(self) -> None:
         with connection.cursor() as c:
-            c.execute("ANALYZE search_doc, search_gram")
+            c.execute("ANALYZE search_doc, search_gram, search_searchqueue")
+
+    def queue_clear(self) -> None:
+        # TRUNCATE leaves no dead rows behind for the next "anything queued?" to read.
+        with connection.cursor() as c:
+            c.execute("TRUNCATE search_searchqueue")
+
+    def queue_compact(self) -> bool:
+        """A drained queue keeps its dead rows until vacuumed, and every search's "anything
+        queued?" would step over them; when the queue is empty (checked under a lock that
+        holds off the triggers' inserts for that moment), truncate it."""
+        with transaction.atomic(), connection.cursor() as c:
+            c.execute("LOCK TABLE search_searchqueue IN ACCESS EXCLUSIVE MODE")
+            c.execute("SELECT EXISTS (SELECT 1 FROM search_searchqueue)")
+            if c.fetchone()[0]:
+                return False
+            c.execute("TRUNCATE search_searchqueue")
+            return True
 
 
 def backend() -> Backend:

@@ -85,7 +85,9 @@ def _documents(kind: str, ids: Iterable[int]) -> tuple[list[tuple[int, str]], li
 def pending(up_to: int | None = None) -> int:
     """How many queue rows wait (counting no further than `up_to`, which is cheap)."""
     if up_to is not None:
-        return SearchQueue.objects.all()[:up_to].count()
+        # Along the key: a queue just drained leaves its pages behind until vacuumed, and a
+        # scan of the table would read them all.
+        return SearchQueue.objects.order_by("id").values_list("id")[:up_to].count()
     return SearchQueue.objects.count()
 
 
@@ -112,8 +114,15 @@ def regram(progress: Callable[[int], None] | None = None) -> int:
     """Recounts the substring counts from the index (after GRAM_MAX changed)."""
     engine = backend()
     done = engine.regram(progress=progress)
+    engine.queue_compact()
     engine.analyze()
     return done
+
+
+def compact() -> bool:
+    """After a bulk import has been indexed: frees the drained queue's space, so that the
+    check before each search stays cheap (PostgreSQL; a no-op on SQLite)."""
+    return backend().queue_compact()
 
 
 def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_000) -> int:
@@ -121,7 +130,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_0
     engine = backend()
     with transaction.atomic():
         engine.clear()
-        SearchQueue.objects.all().delete()
+        engine.queue_clear()
     sources = [
         ("r", Resident.objects.filter(archived_at__isnull=True)),
         ("p", Place.objects.filter(archived_at__isnull=True)),
@@ -141,5 +150,6 @@ def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_0
                 progress(done, total)
     with transaction.atomic():
         engine.gram_mark(GRAM_MAX)
+    engine.queue_compact()
     engine.analyze()
     return done
