@@ -368,7 +368,13 @@ class PostgresBackend(Backend):
     # With this many hits or more, the first page is found by walking the primary key in order
     # and testing each row (a few rows per hit); with fewer, by the GIN index and a sort.
     WALK_FROM = 20_000
-    WALK = "SELECT set_config('enable_bitmapscan', 'off', true)"
+    # The planner, unable to tell how common a bigram phrase is, would otherwise scan and sort
+    # the whole table; the key walk stops after the page, so one process is plenty.
+    WALK = (
+        "SELECT set_config('enable_bitmapscan', 'off', true), "
+        "set_config('enable_seqscan', 'off', true), "
+        "set_config('max_parallel_workers_per_gather', '0', true)"
+    )
 
     def _query(self, sql: str, params: list, *extra: str) -> list[tuple]:
         with transaction.atomic(), connection.cursor() as c:
