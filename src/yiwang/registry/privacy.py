@@ -9,7 +9,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .idcard import id_mask, phone_mask
-from .models import AccessLog, Resident
+from .models import AccessLog, Gender, ResidenceType, Resident
+
+# Labels by value, read once: get_FOO_display() hashes the lazy choices on every call, which was
+# a large part of a search page's CPU (50 people per page).
+GENDER_LABELS = dict(Gender.choices)
+RESIDENCE_LABELS = dict(ResidenceType.choices)
 
 # Purposes a search or export may state (choices plus free text for "other").
 PURPOSES = {
@@ -75,7 +80,7 @@ def resident_masked(r: Resident, *, revealed: bool = False) -> dict:
         "id": r.id,
         "name": r.name,
         "gender": r.gender,
-        "gender_label": r.get_gender_display() if r.gender else "",
+        "gender_label": str(GENDER_LABELS.get(r.gender, r.gender)) if r.gender else "",
         "birth_date": r.birth_date.isoformat() if r.birth_date else None,
         "id_number": r.id_number if revealed else id_mask(r.id_number),
         "phones": list(phones) if revealed else [phone_mask(p) for p in phones],
@@ -87,7 +92,7 @@ def resident_masked(r: Resident, *, revealed: bool = False) -> dict:
         "household_id": r.household_id,
         "relation_to_head": r.relation_to_head,
         "residence_type": r.residence_type,
-        "residence_type_label": r.get_residence_type_display(),
+        "residence_type_label": str(RESIDENCE_LABELS.get(r.residence_type, r.residence_type)),
         "hukou_address": r.hukou_address,
         "ethnic_group": r.ethnic_group,
         "is_party_member": r.is_party_member,
