@@ -28,10 +28,20 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import Demand, Provider, ProviderAbsence, ProviderArea
 
-WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# Marked for translation, translated where shown (fmt_slot); the slot parser reads the Chinese.
+WEEKDAYS = (
+    gettext_noop("周一"),
+    gettext_noop("周二"),
+    gettext_noop("周三"),
+    gettext_noop("周四"),
+    gettext_noop("周五"),
+    gettext_noop("周六"),
+    gettext_noop("周日"),
+)
 MAX_RADIUS_M = 20_000
 PRIOR_RATINGS, PRIOR_MEAN = 2, 4.0
 
@@ -114,7 +124,7 @@ def slot_fit(slots, segments, needed: int) -> tuple[int, int, int] | None:
 
 
 def fmt_slot(day: int, a: int, b: int) -> str:
-    return f"{WEEKDAYS[day]} {a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}"
+    return f"{_(WEEKDAYS[day])} {a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}"
 
 
 def _point(demand: Demand) -> tuple[float | None, float | None]:

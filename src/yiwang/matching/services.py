@@ -75,9 +75,15 @@ def _is_provider_user(actor, provider: Provider) -> bool:
 # ---------------------------------------------------------------- providers
 
 SLOT_RE = re.compile(
-    r"^(周[一二三四五六日天])\s*(\d{1,2})[:：](\d{2})\s*[-–~至]\s*(\d{1,2})[:：](\d{2})$"
+    r"^(周[一二三四五六日天]|mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s*(\d{1,2})[:：](\d{2})"
+    r"\s*[-–~至]\s*(\d{1,2})[:：](\d{2})$",
+    re.IGNORECASE,
 )
-DAY_INDEX = {d: i for i, d in enumerate(WEEKDAYS)} | {"周天": 6}
+DAY_INDEX = (
+    {d: i for i, d in enumerate(WEEKDAYS)}
+    | {"周天": 6}
+    | {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+)
 
 
 def slots_parse(text: str) -> list[list[int]]:
@@ -94,7 +100,7 @@ def slots_parse(text: str) -> list[list[int]]:
                 {"slots": [_("无法识别的时段“%(p)s”,格式如:周一 09:00-12:00") % {"p": part}]}
             )
         day, h1, m1, h2, m2 = m.groups()
-        out.append([DAY_INDEX[day], int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)])
+        out.append([DAY_INDEX[day.lower()], int(h1) * 60 + int(m1), int(h2) * 60 + int(m2)])
     return out
 
 
