@@ -41,7 +41,11 @@ def build_matching(built, *, scale: str = "small", seed: int = 20261130) -> list
     services = list(Service.objects.filter(is_active=True))
     by_code = {x.code: x for x in services}
     today = timezone.localdate()
-    communities = built.communities if scale == "small" else built.communities[:12]
+    communities = list(built.communities)
+    if scale != "small":
+        # A dozen communities at district scale, the demo logins' own among them.
+        own = [c for c in communities if c.name == "兴德路社区"]
+        communities = own + [c for c in communities if c not in own][: 12 - len(own)]
     logins: list[tuple[str, str]] = []
 
     volunteer_user = User(username="zhiyuan", first_name="志愿者")
@@ -170,7 +174,9 @@ def build_matching(built, *, scale: str = "small", seed: int = 20261130) -> list
 
 def _volunteer_inbox(admin, volunteer_user, today) -> None:
     """The demo volunteer's phone page: one offer waiting for an answer and one job booked."""
-    provider = Provider.objects.get(user=volunteer_user)
+    provider = Provider.objects.filter(user=volunteer_user).first()
+    if provider is None:  # a district without 兴德路社区 (a custom tree)
+        return
     community_id = provider.areas.values_list("community_id", flat=True).first()
     elders = Resident.objects.filter(
         grid__community_id=community_id, tags__name__in=["独居老人", "高龄"]
