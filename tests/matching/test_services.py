@@ -362,3 +362,16 @@ def test_cli_backfills_records_and_expires_offers(post, make_provider, worker_a,
     assert Offer.objects.get().status == Offer.Status.EXPIRED
     assert main(["matching", "records"]) == 0
     assert "已补记 0 条服务记录" in capsys.readouterr().out
+
+
+def test_demand_match_rate_per_grid_for_the_star_rubric(post, make_provider, worker_a, tree):
+    p = make_provider("甲", slots=MON, user=True)
+    taken, _open, cancelled = post(), post(), post()
+    (offer,) = s.demand_offer(actor=worker_a, demand=taken, providers=[p])
+    s.offer_accept(actor=p.user, offer=offer)
+    s.demand_cancel(actor=worker_a, demand=cancelled, reason="住院")
+    now = timezone.now()
+    counts = sel.demand_match_counts(now - timedelta(days=1), now + timedelta(days=1))
+    assert counts == {tree.grid_a1.id: (1, 2)}  # the cancelled one is left out
+    assert sel.demand_match_rate(*counts[tree.grid_a1.id]) == 0.5
+    assert sel.demand_match_rate(0, 0) is None

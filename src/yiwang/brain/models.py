@@ -313,6 +313,7 @@ class Indicator(models.TextChoices):
     REOPEN_RATE = "reopen_rate", _("重办率")
     REPEAT_COMPLAINTS = "repeat_complaints", _("重复投诉")
     OVERDUE_RATE = "overdue_rate", _("超期率")
+    DEMAND_MATCH_RATE = "demand_match_rate", _("需求匹配率")
 
 
 # Indicators where less is better: their thresholds descend.

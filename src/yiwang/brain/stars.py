@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from django.db.models import Count, Sum
 
 from yiwang.cases.models import Case
+from yiwang.matching.selectors import demand_match_counts, demand_match_rate
 from yiwang.org.models import Grid
 
 from . import figures
@@ -90,10 +91,13 @@ def indicator_values(month: date) -> dict[int, dict]:
     ):
         sums[row.pop("grid_id")] = row
     repeats = repeat_complaints(month)
+    start, end = day_bounds(month, month_end(month))
+    demands = demand_match_counts(start, end)
     out = {}
     for grid_id, totals in sums.items():
         values = {name: figures.rate(name, totals) for name in figures.RATIOS}
         values[Indicator.REPEAT_COMPLAINTS] = repeats.get(grid_id, 0)
+        values[Indicator.DEMAND_MATCH_RATE] = demand_match_rate(*demands.get(grid_id, (0, 0)))
         out[grid_id] = values
     return out
 

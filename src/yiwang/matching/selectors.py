@@ -638,3 +638,24 @@ def resident_card_section(actor, resident) -> dict | None:
         ),
         "empty": _("暂无服务需求"),
     }
+
+
+def demand_match_rate(matched: int, total: int) -> float | None:
+    """需求匹配率: the share of demands (cancelled ones left out) that a provider took."""
+    return round(matched / total, 4) if total else None
+
+
+def demand_match_counts(start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+    """Per grid, demands posted in [start, end) and not cancelled: (taken by a provider, all);
+    read by the star-grid rubric."""
+    rows = (
+        Demand.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(status=Demand.Status.CANCELLED)
+        .values("grid_id")
+        .annotate(
+            total=Count("id"),
+            matched=Count("id", filter=Q(status__in=[Demand.Status.MATCHED, Demand.Status.DONE])),
+        )
+        .order_by()
+    )
+    return {r["grid_id"]: (r["matched"], r["total"]) for r in rows}
