@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('brain', '0005_node_indexes'),
+        ("brain", "0005_node_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='rubricitem',
-            name='indicator',
-            field=models.CharField(choices=[('completion_rate', '办结率'), ('on_time_rate', '按期办结率'), ('response_rate', '及时响应率'), ('satisfaction_rate', '满意率'), ('solved_rate', '解决率'), ('reopen_rate', '重办率'), ('repeat_complaints', '重复投诉'), ('overdue_rate', '超期率'), ('demand_match_rate', '需求匹配率')], max_length=24, verbose_name='指标'),
+            model_name="rubricitem",
+            name="indicator",
+            field=models.CharField(
+                choices=[
+                    ("completion_rate", "办结率"),
+                    ("on_time_rate", "按期办结率"),
+                    ("response_rate", "及时响应率"),
+                    ("satisfaction_rate", "满意率"),
+                    ("solved_rate", "解决率"),
+                    ("reopen_rate", "重办率"),
+                    ("repeat_complaints", "重复投诉"),
+                    ("overdue_rate", "超期率"),
+                    ("demand_match_rate", "需求匹配率"),
+                ],
+                max_length=24,
+                verbose_name="指标",
+            ),
         ),
     ]
