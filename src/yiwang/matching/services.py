@@ -522,13 +522,6 @@ def offers_expire(*, now=None, batch: int = 500) -> int:
     return len(due)
 
 
-def demand_note_unmatched(*, actor, demand: Demand, reason: str) -> None:
-    """Keeps the ranking's explanation on an open demand nobody can take (for the list)."""
-    Demand.objects.filter(id=demand.id, status=Demand.Status.OPEN).update(
-        unmatched_reason=(reason or "")[:200]
-    )
-
-
 @transaction.atomic
 def demand_complete(
     *, actor, demand: Demand, note: str = "", hours=None, photo=None, now=None
