@@ -266,9 +266,19 @@ def cmd_brain(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from yiwang.search.index import rebuild
+    from yiwang.search.index import rebuild, regram
 
     started = time.monotonic()
+    if args.action == "regram":
+        # After an upgrade that counts longer substrings: reads the index, not the registry.
+        from yiwang.search.backends import Expr, backend
+
+        engine = backend()
+        total = sum(engine.match_count(Expr(f"zzk{k}", kind=k)) for k in ("r", "p", "o"))
+        bar = _progress("重新统计检索词")
+        n = regram(progress=lambda done: bar(done, max(total, done)))
+        print(f"已统计 {n} 条,用时 {time.monotonic() - started:.1f} 秒")
+        return 0
     bar = _progress("重建检索索引")
     n = rebuild(progress=bar)
     print(f"已索引 {n} 条,用时 {time.monotonic() - started:.1f} 秒")
@@ -354,8 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="检索索引")
     search_sub = search.add_subparsers(dest="action", required=True)
-    sr = search_sub.add_parser("rebuild")
+    sr = search_sub.add_parser("rebuild", help="从登记数据重建索引")
     sr.set_defaults(func=cmd_search)
+    sg = search_sub.add_parser("regram", help="升级后重新统计检索词计数")
+    sg.set_defaults(func=cmd_search)
 
     token = sub.add_parser("token", help="API 令牌")
     token_sub = token.add_subparsers(dest="action", required=True)

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yiwang.org.permissions import (
@@ -28,7 +26,6 @@ from yiwang.org.selectors import grid_list
 from . import selectors, services
 from .cards import card_sections
 from .exports import residents_export
-from .importer import residents_import
 from .models import ResidenceType
 from .privacy import PURPOSES, resident_masked
 
@@ -170,34 +167,6 @@ def resident_archive(request, resident_id: int):
     resident = selectors.resident_access(actor=request.user, id=resident_id)
     services.resident_archive(actor=request.user, resident=resident)
     return redirect("registry:resident_list")
-
-
-@login_required
-def resident_import(request):
-    if not has_permission(request.user, IMPORT_REGISTRY):
-        raise PermissionDenied(IMPORT_REGISTRY)
-    report = None
-    if request.method == "POST" and request.FILES.get("file"):
-        upload = request.FILES["file"]
-        suffix = Path(upload.name).suffix.lower() or ".csv"
-        fd, name = tempfile.mkstemp(suffix=suffix)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-            report = residents_import(
-                actor=request.user,
-                path=name,
-                source=(request.POST.get("source") or "import")[:40],
-                commit=request.POST.get("commit") == "1",
-            )
-        finally:
-            os.unlink(name)
-    return render(
-        request,
-        "registry/resident_import.html",
-        {"report": report, "title": _("导入居民")},
-    )
 
 
 @login_required

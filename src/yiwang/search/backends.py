@@ -6,7 +6,7 @@ Two things keep large results cheap:
 - A document's kind is the high part of its id (residents 1·2⁴⁰ + id, places 2·2⁴⁰ + id, …), so
   "residents only" is an id range the engine seeks to, not a token intersected with a
   million-entry list.
-- `search_gram` holds, for every substring of 2 to 4 characters, how many documents of a kind
+- `search_gram` holds, for every substring of 2 to GRAM_MAX characters, how many documents of a kind
   contain it, district-wide and per street. It changes in the same transaction as the index,
   so a one-term count at district or street scope (the counts that reach hundreds of
   thousands) is one primary-key read instead of a walk over every hit."""
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from itertools import islice
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -43,7 +45,7 @@ def kind_range(kind: str) -> tuple[int, int]:
 @dataclass(frozen=True)
 class Expr:
     """A compiled search: the engine's match text, the kind as an id range, and — when the
-    query is one substring of 2 to 4 characters at district or single-street scope — the key
+    query is one substring of 2 to GRAM_MAX characters at district or single-street scope — the key
     under which search_gram counts it."""
 
     text: str
@@ -89,23 +91,26 @@ class GramDelta:
     """Net change to search_gram from documents leaving (-1) and entering (+1) the index."""
 
     def __init__(self) -> None:
-        self.by_key: dict[str, Counter] = {}
+        self.by_scope: dict[str, Counter] = {}
 
     def add(self, did: int, body_text: str, sign: int) -> None:
         grams, street = body_facts(body_text)
         kind = split_doc_id(did)[0]
-        for key in (kind, kind + street) if street else (kind,):
-            counter = self.by_key.setdefault(f"{key}|{sign}", Counter())
-            counter.update(grams)
+        for scope in (kind, kind + street) if street else (kind,):
+            counter = self.by_scope.setdefault(scope, Counter())
+            if sign > 0:
+                counter.update(grams)
+            else:
+                counter.subtract(grams)
 
-    def rows(self) -> list[tuple[str, str, int]]:
-        net: Counter = Counter()
-        for key, counter in self.by_key.items():
-            scope, sign = key.rsplit("|", 1)
-            s = int(sign)
-            for gram, n in counter.items():
-                net[(gram, scope)] += s * n
-        return sorted((g, sc, n) for (g, sc), n in net.items() if n)
+    def rows(self) -> Iterator[tuple[str, str, int]]:
+        """Non-zero changes, scope by scope in key order (a district rebuild holds tens of
+        millions: they are never all copied at once)."""
+        for scope in sorted(self.by_scope):
+            counter = self.by_scope[scope]
+            for gram in sorted(counter):
+                if n := counter[gram]:
+                    yield gram, scope, n
 
 
 class Backend:
@@ -173,9 +178,14 @@ class Backend:
                 if progress:
                     progress(done)
             self.gram_clear()
-            self._write_grams(delta.rows())
+            self.write_delta(delta)
             self.gram_mark(GRAM_MAX)
         return done
+
+    def write_delta(self, delta: GramDelta, chunk: int = 100_000) -> None:
+        rows = delta.rows()
+        while batch := list(islice(rows, chunk)):
+            self._write_grams(batch)
 
     def gram_clear(self) -> None:
         with connection.cursor() as c:
@@ -205,23 +215,27 @@ class Backend:
 
     LOCK = ""  # a statement that makes index writers take turns (see upsert)
 
-    def upsert(self, rows: list[tuple[int, str]], fresh: bool = False) -> None:
+    def upsert(
+        self, rows: list[tuple[int, str]], fresh: bool = False, grams: GramDelta | None = None
+    ) -> None:
         """Writes documents and their substring counts together; `fresh` = none of them is
-        in the index yet (a rebuild), so no old text needs reading. Writers take turns before
-        reading the old text, so two workers flushing the same document cannot both count
-        its change."""
+        in the index yet (a rebuild), so no old text needs reading, and a rebuild passes
+        `grams` to sum the counts itself and write them once at the end. Writers take turns
+        before reading the old text, so two workers flushing the same document cannot both
+        count its change."""
         if not rows:
             return
         with transaction.atomic():
             self._take_turn()
-            delta = GramDelta()
+            delta = grams if grams is not None else GramDelta()
             if not fresh:
                 for did, old in self.bodies([i for i, _ in rows]):
                     delta.add(did, old, -1)
             for did, new in rows:
                 delta.add(did, new, +1)
             self._write(rows)
-            self._write_grams(delta.rows())
+            if grams is None:
+                self.write_delta(delta)
 
     def delete(self, ids: list[int]) -> None:
         if not ids:
@@ -232,7 +246,7 @@ class Backend:
             for did, old in self.bodies(list(ids)):
                 delta.add(did, old, -1)
             self._remove(list(ids))
-            self._write_grams(delta.rows())
+            self.write_delta(delta)
 
     def _take_turn(self) -> None:
         with connection.cursor() as c:

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from yiwang.registry.models import Organization, Place, Resident, ResidentLink
 
-from .backends import backend, doc_id
+from .backends import GramDelta, backend, doc_id
 from .models import SearchQueue
 from .text import GRAM_MAX, body, pinyin_forms
 
@@ -138,17 +138,22 @@ def rebuild(progress: Callable[[int, int], None] | None = None, batch: int = 5_0
     ]
     total = sum(qs.count() for _, qs in sources)
     done = 0
+    # Summed here and written once (sorted) at the end: a batch at a time, every common
+    # substring's row would be rewritten hundreds of times. Until then searches count with
+    # the engine (search_gram says it covers nothing).
+    grams = GramDelta()
     for kind, qs in sources:
         ids = list(qs.order_by("id").values_list("id", flat=True))
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             live, _gone = _documents(kind, chunk)
             with transaction.atomic():
-                engine.upsert(live, fresh=True)
+                engine.upsert(live, fresh=True, grams=grams)
             done += len(chunk)
             if progress:
                 progress(done, total)
     with transaction.atomic():
+        engine.write_delta(grams)
         engine.gram_mark(GRAM_MAX)
     engine.queue_compact()
     engine.analyze()

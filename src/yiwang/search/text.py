@@ -51,7 +51,10 @@ def run_tokens(run: str) -> list[str]:
     return [bigram_token(run[i : i + 2]) for i in range(len(run) - 1)]
 
 
-GRAM_MAX = 4  # substrings up to this length are counted (search_gram)
+# Substrings up to this length are counted (search_gram), so a one-term count at district or
+# street scope is one key read. Eight covers what people type as one word: 紫云台小区,
+# 1号楼1单元, a full pinyin name (zhangwei); longer terms are counted by the engine.
+GRAM_MAX = 8
 
 
 def _run_grams(run: str, out: set[str]) -> None:
