@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AccessLog, ImportSource, Tag
+from .models import AccessLog, ImportJob, ImportSource, Tag
 
 
 @admin.register(Tag)
@@ -11,6 +11,21 @@ class TagAdmin(admin.ModelAdmin):
 @admin.register(ImportSource)
 class ImportSourceAdmin(admin.ModelAdmin):
     list_display = ("name", "label", "updated_at")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """For looking into a job; jobs are created and advanced by registry.jobs only."""
+
+    list_display = ("id", "created_at", "actor", "file_name", "commit", "status", "done_rows")
+    list_filter = ("status", "commit")
+    readonly_fields = [f.name for f in ImportJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AccessLog)

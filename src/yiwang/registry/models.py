@@ -364,3 +364,55 @@ class AccessLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AccessLogError("access log rows are append-only")
+
+
+class ImportJob(models.Model):
+    """One residents import run in the background: the uploaded file (kept under the var
+    directory until the job ends), how far the importer got, and its report. A job in an active
+    state whose heartbeat stops is shown as failed (jobs.import_job_reap)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("进行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    ACTIVE_STATES = frozenset({Status.QUEUED, Status.RUNNING})
+    FINISHED_STATES = frozenset({Status.DONE, Status.FAILED})
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(_("数据来源"), max_length=40, default="import")
+    commit = models.BooleanField(_("写入"), default=False)
+    file_name = models.CharField(_("文件名"), max_length=255)
+    # Where the upload is kept while the job runs; emptied once the file is deleted.
+    file_path = models.CharField(max_length=500, blank=True)
+    file_size = models.PositiveBigIntegerField(_("文件大小"), default=0)
+    status = models.CharField(
+        _("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    done_rows = models.PositiveBigIntegerField(_("已处理行数"), default=0)
+    total_rows = models.PositiveBigIntegerField(_("总行数"), default=0)
+    report = models.JSONField(_("导入报告"), null=True, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    # host:pid of the process running the job, for the admin.
+    worker = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["actor", "-created_at"], name="importjob_actor_created"),
+            models.Index(fields=["status"], name="importjob_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATES

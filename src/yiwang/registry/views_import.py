@@ -1,44 +1,85 @@
-"""The import page: upload a residents spreadsheet, check it, and (ticked) write it."""
+"""The import page: upload a residents spreadsheet, which becomes a background job (jobs.py);
+the job's page shows its progress while it runs and its report when it is done."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from yiwang.org.permissions import IMPORT_REGISTRY, has_permission
 
-from .importer import residents_import
+from .jobs import (
+    MAX_UPLOAD_BYTES,
+    ImportInputError,
+    import_job_access,
+    import_job_list,
+    import_job_progress,
+    import_job_progress_text,
+    import_job_start,
+)
 
 
 @login_required
 def resident_import(request):
     if not has_permission(request.user, IMPORT_REGISTRY):
         raise PermissionDenied(IMPORT_REGISTRY)
-    report = None
-    if request.method == "POST" and request.FILES.get("file"):
-        upload = request.FILES["file"]
-        suffix = Path(upload.name).suffix.lower() or ".csv"
-        fd, name = tempfile.mkstemp(suffix=suffix)
+    error = None
+    source = "import"
+    commit = False
+    if request.method == "POST":
+        source = (request.POST.get("source") or "import")[:40]
+        commit = request.POST.get("commit") == "1"
         try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-            report = residents_import(
+            job = import_job_start(
                 actor=request.user,
-                path=name,
-                source=(request.POST.get("source") or "import")[:40],
-                commit=request.POST.get("commit") == "1",
+                upload_file=request.FILES.get("file"),
+                source=source,
+                commit=commit,
             )
-        finally:
-            os.unlink(name)
+        except ImportInputError as exc:
+            error = str(exc)
+        else:
+            return redirect("registry:resident_import_job", job_id=job.id)
     return render(
         request,
         "registry/resident_import.html",
-        {"report": report, "title": _("导入居民")},
+        {
+            "title": _("导入居民"),
+            "error": error,
+            "source": source,
+            "commit": commit,
+            "jobs": import_job_list(actor=request.user),
+            "max_bytes": MAX_UPLOAD_BYTES,
+            "max_mb": MAX_UPLOAD_BYTES // 1024 // 1024,
+        },
+        status=400 if error else 200,
     )
+
+
+@login_required
+@require_GET
+def resident_import_job(request, job_id: int):
+    job = import_job_access(actor=request.user, id=job_id)
+    return render(
+        request,
+        "registry/import_job.html",
+        {
+            "title": _("导入任务"),
+            "job": job,
+            "report": job.report if job.status == job.Status.DONE else None,
+            "progress_text": import_job_progress_text(job),
+        },
+    )
+
+
+@login_required
+@require_GET
+def resident_import_progress(request, job_id: int):
+    job = import_job_access(actor=request.user, id=job_id)
+    response = JsonResponse(import_job_progress(job))
+    response["Cache-Control"] = "no-store"
+    return response
