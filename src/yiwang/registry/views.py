@@ -9,15 +9,17 @@ import os
 import tempfile
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponseBadRequest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from yiwang.org.permissions import (
     EXPORT_PERSONAL,
     IMPORT_REGISTRY,
+    MANAGE_REGISTRY,
     REVEAL_PERSONAL,
     has_permission,
 )
@@ -26,6 +28,7 @@ from yiwang.org.selectors import grid_list
 from . import selectors, services
 from .cards import card_sections
 from .exports import residents_export
+from .forms import ResidentForm, add_service_errors
 from .models import ResidenceType
 from .privacy import PURPOSES, resident_masked
 
@@ -87,6 +90,8 @@ def resident_list(request):
             "residence_types": ResidenceType.choices,
             "can_export": has_permission(request.user, EXPORT_PERSONAL),
             "can_import": has_permission(request.user, IMPORT_REGISTRY),
+            "can_create": has_permission(request.user, MANAGE_REGISTRY),
+            "tab": "residents",
             "purpose": request.GET.get("purpose") or "",
             "needs_address": selectors.needs_address_counts(actor=request.user)["residents"],
         },
@@ -140,6 +145,8 @@ def _card(request, resident, *, revealed: bool, error: str | None = None):
             "revealed": revealed,
             "members": members,
             "can_reveal": has_permission(request.user, REVEAL_PERSONAL),
+            "can_manage": has_permission(request.user, MANAGE_REGISTRY),
+            "tab": "residents",
             "map_url": reverse("web:map")
             + (f"#grid={resident.grid_id}" if resident.grid_id else ""),
             "error": error,
@@ -162,11 +169,153 @@ def resident_reveal(request, resident_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def resident_archive(request, resident_id: int):
+    """GET asks to confirm; POST archives (the person leaves lists, the ID number is free)."""
     resident = selectors.resident_access(actor=request.user, id=resident_id)
-    services.resident_archive(actor=request.user, resident=resident)
-    return redirect("registry:resident_list")
+    if request.method == "POST":
+        services.resident_archive(actor=request.user, resident=resident)
+        return redirect("registry:resident_list")
+    _require_manage(request.user)
+    return render(
+        request,
+        "registry/archive_confirm.html",
+        {
+            "tab": "residents",
+            "title": _("居民"),
+            "label": resident.name,
+            "action": reverse("registry:resident_archive", args=[resident.id]),
+            "back": reverse("registry:resident_card", args=[resident.id]),
+            "archived": resident.is_archived,
+        },
+    )
+
+
+# -- create and edit ----------------------------------------------------------------------
+
+
+def _require_manage(actor) -> None:
+    if not has_permission(actor, MANAGE_REGISTRY):
+        raise PermissionDenied(MANAGE_REGISTRY)
+
+
+def _resident_initial(r) -> dict:
+    return {
+        "name": r.name,
+        "id_number": "",
+        "gender": r.gender,
+        "birth_date": r.birth_date.isoformat() if r.birth_date else "",
+        "phones": "",
+        "address": r.address,
+        "residence_type": r.residence_type,
+        "hukou_address": r.hukou_address,
+        "ethnic_group": r.ethnic_group,
+        "is_party_member": r.is_party_member,
+        "tags": sorted(t.code for t in r.tags.all()),
+        "workplace": r.workplace,
+        "household_id": r.household_id,
+        "relation_to_head": r.relation_to_head,
+        "house_id": r.house_id,
+        "notes": r.notes,
+    }
+
+
+def _guard_links(actor, form) -> None:
+    """The household and house a person is put in must be ones the actor sees: the service
+    takes the ids as given."""
+    for field, access, message in (
+        ("household_id", selectors.household_access, _("户不存在或不在您的管辖范围内")),
+        ("house_id", selectors.house_access, _("房屋不存在或不在您的管辖范围内")),
+    ):
+        value = form.cleaned_data.get(field)
+        if value:
+            try:
+                access(actor=actor, id=value)
+            except Http404:
+                form.add_error(field, message)
+
+
+def _resident_changes(form, initial: dict) -> dict:
+    out = {}
+    for name, value in form.cleaned_data.items():
+        if name in ResidentForm.KEEP_WHEN_BLANK:
+            if value:
+                out[name] = value
+        elif name == "tags":
+            if sorted(set(value)) != initial["tags"]:
+                out[name] = value
+        elif value != initial[name]:
+            out[name] = value
+    return out
+
+
+def _resident_form_page(request, form, r=None, status: int = 200):
+    return render(
+        request,
+        "registry/resident_form.html",
+        {"form": form, "r": r, "tab": "residents"},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_new(request):
+    actor = request.user
+    _require_manage(actor)
+    form = ResidentForm(
+        request.POST if request.method == "POST" else None, tags=selectors.tag_list()
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            _guard_links(actor, form)
+        if form.is_valid():
+            fields = {k: v for k, v in form.cleaned_data.items() if v not in ("", None, [], False)}
+            try:
+                resident = services.resident_create(actor=actor, **fields)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                return redirect("registry:resident_card", resident_id=resident.id)
+        return _resident_form_page(request, form, status=400)
+    return _resident_form_page(request, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_edit(request, resident_id: int):
+    actor = request.user
+    if request.method == "GET":
+        # The form shows the person's data: a view, logged like the card.
+        resident = selectors.resident_view(actor=actor, id=resident_id, channel="web")
+    else:
+        resident = selectors.resident_access(actor=actor, id=resident_id)
+    _require_manage(actor)
+    if resident.is_archived:
+        return redirect("registry:resident_card", resident_id=resident.id)
+    shown = resident_masked(resident)
+    options = {
+        "tags": selectors.tag_list(),
+        "editing": True,
+        "masked": {"id_number": shown["id_number"], "phones": "、".join(shown["phones"])},
+    }
+    initial = _resident_initial(resident)
+    if request.method == "GET":
+        return _resident_form_page(request, ResidentForm(initial=initial, **options), resident)
+    form = ResidentForm(request.POST, **options)
+    if form.is_valid():
+        _guard_links(actor, form)
+    if form.is_valid():
+        try:
+            services.resident_update(
+                actor=actor, resident=resident, **_resident_changes(form, initial)
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("registry:resident_card", resident_id=resident.id)
+    resident = selectors.resident_access(actor=actor, id=resident_id)
+    return _resident_form_page(request, form, resident, status=400)
 
 
 @login_required

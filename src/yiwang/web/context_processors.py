@@ -81,7 +81,22 @@ NAV: tuple[NavEntry, ...] = (
         lambda: _("居民"),
         lambda: reverse("registry:resident_list"),
         _desk_or_department,
-        ("registry:resident_list", "registry:resident_card"),
+        # The registry's pages share one entry; a tab bar inside leads to 户, 房屋, 场所, 组织.
+        (
+            "registry:resident_list",
+            "registry:resident_card",
+            "registry:resident_new",
+            "registry:resident_edit",
+            "registry:resident_archive",
+            "registry:resident_reveal",
+            *(
+                f"registry:{kind}_{page}"
+                for kind in ("household", "house", "place", "organization")
+                for page in ("list", "new", "detail", "edit", "archive")
+            ),
+            "registry:household_set_head",
+            "registry:household_add_member",
+        ),
     ),
     NavEntry(
         "search", lambda: _("检索"), lambda: reverse("search:search"), _desk, ("search:search",)
