@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,10 +17,16 @@ from django.utils import timezone
 
 from tests.conftest import login
 from tests.registry.conftest import make_id
+from tests.web import conftest as web
 from yiwang.org.models import RoleKind
 from yiwang.org.services import role_grant
 from yiwang.registry import jobs
 from yiwang.registry.models import ImportJob, Resident
+
+# The shell's browser fixtures, shared rather than copied.
+chromium_path = web.chromium_path
+browser = web.browser
+artifacts = web.artifacts
 
 pytestmark = [pytest.mark.urls("tests.registry.urls"), pytest.mark.django_db(transaction=True)]
 
@@ -321,3 +328,67 @@ def test_left_over_uploads_are_swept(client, street_staff, worker_a, var_dir):
     job = finished(job_id_of(upload(client, gbk_csv(), commit=False)))
     assert job.status == ImportJob.Status.DONE
     assert not orphan.exists() and held.exists()
+
+
+# The page in headless Chromium: the upload, the bar while the job runs, the report swapped in
+# without a reload. Uses the browser fixtures of tests/web.
+
+
+def big_csv(rows: int) -> bytes:
+    """`rows` distinct people (valid IDs) in grid A1, and one bad row at the end."""
+    lines = ["姓名,身份证号,住址"]
+    start = dt.date(1950, 1, 1)
+    for i in range(rows):
+        birth = (start + dt.timedelta(days=i // 400)).strftime("%Y%m%d")
+        lines.append(f"居民{i},{make_id(birth, f'{100 + i % 400:03d}')},铁山路22号甲")
+    lines.append(f"缺号,{BAD_CHECK},铁山路22号")
+    return ("\r\n".join(lines) + "\r\n").encode("gbk")
+
+
+@pytest.mark.browser
+def test_the_page_shows_the_bar_then_the_report(browser, live_server, street_staff, artifacts):
+    rows = 30_000
+    context = browser.new_context(locale="zh-CN", base_url=live_server.url)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors, texts = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto("/login/?next=/registry/import/")
+        page.fill("#id_username", "street")
+        page.fill("#id_password", "pw-street")
+        page.click("[data-testid=login-submit]")
+        page.wait_for_url(live_server.url + "/registry/import/")
+        page.set_input_files(
+            "input[name=file]",
+            files=[{"name": "大台账.csv", "mimeType": "text/csv", "buffer": big_csv(rows)}],
+        )
+        page.click("#import-form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/registry/import/\d+/$"))
+        job_url = page.url
+        assert page.get_attribute("#import-job", "data-finished") == "false"
+        page.wait_for_selector("#job-progress")
+        page.screenshot(path=str(artifacts / "import_job_running.png"))
+        # The bar moves while the job runs.
+        for _ in range(600):
+            if page.locator("[data-testid=import-report]").count():
+                break
+            text = page.locator("#job-status").text_content() or ""
+            if text and text not in texts:
+                texts.append(text)
+            page.wait_for_timeout(100)
+        page.wait_for_selector("[data-testid=import-report]")
+        page.screenshot(path=str(artifacts / "import_job_report.png"), full_page=True)
+        assert page.url == job_url  # swapped in place, no navigation
+        html = page.inner_html("#import-job")
+        total = rows + 1
+        assert f"共 {total} 行:可导入 {rows},有问题 1" in html
+        assert f"<td>{total + 1}</td><td>身份证号</td>" in html
+        assert any(t.startswith("已处理 ") and " / " in t for t in texts), texts
+        page.goto("/registry/import/")
+        page.screenshot(path=str(artifacts / "import_page.png"), full_page=True)
+        assert page.locator(f"[data-testid=import-jobs] a[href='{urlsplit(job_url).path}']").count()
+        assert errors == []
+    finally:
+        context.close()
+    assert not Resident.objects.exists()  # a dry run

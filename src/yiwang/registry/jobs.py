@@ -12,6 +12,7 @@ or killed) is marked failed by `import_job_reap`, which every read of a job call
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import os
@@ -130,7 +131,11 @@ def _sweep(older_than: dt.timedelta = dt.timedelta(days=1)) -> None:
     cutoff = time.time() - older_than.total_seconds()
     old = {str(p) for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff}
     if old:
-        held = set(ImportJob.objects.filter(file_path__in=old).values_list("file_path", flat=True))
+        held = set(
+            ImportJob.objects.filter(file_path__in=old, status__in=ACTIVE).values_list(
+                "file_path", flat=True
+            )
+        )
         for path in old - held:
             _delete_file(path)
 
@@ -175,12 +180,41 @@ def import_job_start(*, actor, upload_file, source: str = "import", commit: bool
 
 
 def _launch(job_id: int) -> None:
+    global _atexit_registered
     thread = threading.Thread(
         target=import_job_run, args=(job_id,), name=f"import-job-{job_id}", daemon=True
     )
     with _threads_lock:
         _threads[job_id] = thread
+        if not _atexit_registered:
+            atexit.register(_abandon)
+            _atexit_registered = True
     thread.start()
+
+
+_atexit_registered = False
+
+
+def _abandon() -> None:
+    """At a clean exit of this process (a restart), its jobs' daemon threads die with it: say
+    so on their rows now rather than after STALE_AFTER."""
+    with _threads_lock:
+        ids = list(_threads)
+    if not ids:
+        return
+    try:
+        active = ImportJob.objects.filter(id__in=ids, status__in=ACTIVE)
+        paths = list(active.values_list("file_path", flat=True))
+        active.update(
+            status=Status.FAILED,
+            error=_("导入被服务重启打断,请重新上传文件"),
+            finished_at=timezone.now(),
+            file_path="",
+        )
+        for path in paths:
+            _delete_file(path)
+    except Exception:  # noqa: BLE001 (the process is exiting; the heartbeat rule still applies)
+        logger.warning("import jobs %s could not be marked failed at exit", ids, exc_info=True)
 
 
 def import_job_wait(job_id: int, timeout: float | None = None) -> bool:
