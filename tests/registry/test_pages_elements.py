@@ -141,9 +141,13 @@ def test_leader_sees_all_but_may_not_write(client, leader, elements, kind):
     assert a.archived_at is None
 
 
-def test_unknown_kind_is_404(client, worker_a, tree):
+def test_unknown_kind_and_absurd_ids_are_404(client, worker_a, tree):
     login(client, worker_a)
     assert client.get("/registry/buildingz/").status_code == 404
+    huge = "9" * 25
+    for kind in (*KINDS, "residents"):
+        assert client.get(f"/registry/{kind}/{huge}/").status_code == 404, kind
+        assert client.get(f"/registry/{kind}/{huge}/edit/").status_code == 404, kind
 
 
 # -- lists: filters, counts, pagination ----------------------------------------------------

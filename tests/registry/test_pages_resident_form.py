@@ -112,7 +112,9 @@ def test_card_has_edit_for_those_who_may(client, worker_a, leader, person_a):
     login(client, leader)
     html = client.get(f"/registry/residents/{person_a.id}/").content.decode()
     assert f"/registry/residents/{person_a.id}/edit/" not in html
+    before = AccessLog.objects.count()
     assert client.get(f"/registry/residents/{person_a.id}/edit/").status_code == 403
+    assert AccessLog.objects.count() == before  # refused before anything was shown
     r = client.post(f"/registry/residents/{person_a.id}/edit/", {"name": "改"})
     assert r.status_code == 403
     person_a.refresh_from_db()

@@ -285,12 +285,11 @@ def resident_new(request):
 @require_http_methods(["GET", "POST"])
 def resident_edit(request, resident_id: int):
     actor = request.user
+    resident = selectors.resident_access(actor=actor, id=resident_id)
+    _require_manage(actor)
     if request.method == "GET":
         # The form shows the person's data: a view, logged like the card.
         resident = selectors.resident_view(actor=actor, id=resident_id, channel="web")
-    else:
-        resident = selectors.resident_access(actor=actor, id=resident_id)
-    _require_manage(actor)
     if resident.is_archived:
         return redirect("registry:resident_card", resident_id=resident.id)
     shown = resident_masked(resident)
