@@ -169,6 +169,23 @@ def test_place_list_filters(client, leader, elements, worker_a):
     assert "农贸市场 1" in html  # counts per kind
 
 
+def test_household_and_house_lists_count_people(client, worker_a, elements, person_a):
+    wife = services.resident_create(actor=worker_a, name="王五", address="市北区铁山路22号甲")
+    services.household_add_member(
+        actor=worker_a, household=elements["households"][0], resident=wife, relation="配偶"
+    )
+    gone = services.resident_create(actor=worker_a, name="赵七", address="市北区铁山路22号甲")
+    services.household_add_member(
+        actor=worker_a, household=elements["households"][0], resident=gone, relation="子"
+    )
+    services.resident_archive(actor=worker_a, resident=gone)
+    login(client, worker_a)
+    html = client.get("/registry/households/").content.decode()
+    assert "<td>2</td>" in html  # 张三 and 王五; the archived member is not counted
+    html = client.get("/registry/houses/").content.decode()
+    assert "<td>1</td>" in html  # 张三 lives in house A
+
+
 def test_list_filters_never_fail_on_junk(client, worker_a, elements):
     login(client, worker_a)
     for params in (

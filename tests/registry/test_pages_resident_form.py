@@ -171,6 +171,20 @@ def test_edit_through_the_page(client, worker_a, person_a):
     assert person_a.field_sources["name"] == "manual"
 
 
+def test_edit_keeps_a_retired_tag(client, worker_a, person_a):
+    from yiwang.registry.models import Tag
+
+    Tag.objects.filter(code="living_alone_elderly").update(is_active=False)
+    login(client, worker_a)
+    html = client.get(f"/registry/residents/{person_a.id}/edit/").content.decode()
+    assert 'value="living_alone_elderly"' in html
+    data = {**_form_of(person_a), "notes": "复核"}
+    assert client.post(f"/registry/residents/{person_a.id}/edit/", data).status_code == 302
+    person_a.refresh_from_db()
+    assert person_a.notes == "复核"
+    assert [t.code for t in person_a.tags.all()] == ["living_alone_elderly"]
+
+
 def test_edit_new_phone_and_id(client, worker_a, person_a):
     login(client, worker_a)
     new_id = make_id("19450312", "151")

@@ -294,7 +294,8 @@ def resident_edit(request, resident_id: int):
         return redirect("registry:resident_card", resident_id=resident.id)
     shown = resident_masked(resident)
     options = {
-        "tags": selectors.tag_list(),
+        # A tag since retired stays on offer for the person who has it, so saving keeps it.
+        "tags": [*selectors.tag_list(), *(t for t in resident.tags.all() if not t.is_active)],
         "editing": True,
         "masked": {"id_number": shown["id_number"], "phones": "、".join(shown["phones"])},
     }

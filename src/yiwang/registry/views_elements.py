@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -130,12 +130,9 @@ def element_list(request, kind: str):
         archived=f["archived"],
     ).select_related("grid", "building")
     if k.model is Household:
-        qs = qs.select_related("house").annotate(
-            member_count=Count("members", filter=Q(members__archived_at=None))
-        )
-    elif k.model is House:
-        qs = qs.annotate(occupant_count=Count("residents", filter=Q(residents__archived_at=None)))
+        qs = qs.select_related("house")
     page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    _count_people(actor, k, page)
     kind_counts = []
     if hasattr(k.model, "Kind"):
         base = selectors.element_list(actor=actor, model=k.model, grid_id=f["grid_id"], q=f["q"])
@@ -161,6 +158,26 @@ def element_list(request, kind: str):
             "can_create": _can_manage(actor),
         },
     )
+
+
+def _count_people(actor, k: Kind, page) -> None:
+    """Members per household, occupants per house: counted for the page shown only (a count
+    annotated on the whole list would join every resident of the scope to count the pages)."""
+    link = {Household: "household_id", House: "house_id"}.get(k.model)
+    if link is None:
+        return
+    rows = list(page.object_list)
+    people = selectors.resident_queryset(actor=actor, f=selectors.ResidentFilter())
+    counts = dict(
+        people.filter(**{f"{link}__in": [o.id for o in rows]})
+        .order_by()
+        .values_list(link)
+        .annotate(n=Count("id"))
+        .values_list(link, "n")
+    )
+    for o in rows:
+        o.people_count = counts.get(o.id, 0)
+    page.object_list = rows
 
 
 # -- detail -------------------------------------------------------------------------------
