@@ -169,6 +169,29 @@ def test_a_running_job_shows_its_progress(client, street_staff):
     assert f'data-progress-url="/registry/import/{job.id}/progress"' in html
 
 
+def test_a_running_job_of_unknown_length_says_rows_so_far(client, street_staff):
+    """The reader gave no row count: done and total move together, and the page says only
+    how many rows are done, with a bar that does not claim to be full."""
+    now = timezone.now()
+    job = ImportJob.objects.create(
+        actor=street_staff,
+        file_name="大表.xlsx",
+        status=ImportJob.Status.RUNNING,
+        done_rows=5_000,
+        total_rows=5_000,
+        started_at=now - dt.timedelta(seconds=1),
+        heartbeat_at=now,
+    )
+    login(client, street_staff)
+    assert (
+        client.get(f"/registry/import/{job.id}/progress")
+        .json()["text"]
+        .startswith("已处理 5,000 行 · ")
+    )
+    html = client.get(f"/registry/import/{job.id}/").content.decode()
+    assert '<progress id="job-progress" data-testid="job-progress" max="5000">' in html
+
+
 def test_a_running_job_whose_process_is_gone_shows_failed(client, street_staff, var_dir):
     var_dir.mkdir(parents=True)
     left = var_dir / "left-behind.csv"

@@ -388,11 +388,15 @@ def import_job_progress_text(job: ImportJob) -> str:
         return _("正在读取与检查文件……")
     if job.status == Status.FAILED:
         return _("导入失败")
-    total = job.total_rows or job.done_rows
-    text = _("已处理 %(done)s / %(total)s 行") % {
-        "done": f"{job.done_rows:,}",
-        "total": f"{total:,}",
-    }
+    if job.status == Status.RUNNING and job.total_rows <= job.done_rows:
+        # The reader could not tell how many rows the file has.
+        text = _("已处理 %(done)s 行") % {"done": f"{job.done_rows:,}"}
+    else:
+        total = job.total_rows or job.done_rows
+        text = _("已处理 %(done)s / %(total)s 行") % {
+            "done": f"{job.done_rows:,}",
+            "total": f"{total:,}",
+        }
     rate = import_job_rate(job)
     if rate:
         text += " · " + _("每秒 %(rate)s 行") % {"rate": f"{round(rate):,}"}
