@@ -535,6 +535,25 @@ def test_resident_card_links_household_and_house(client, worker_a, elements, per
     assert f"/registry/houses/{elements['houses'][0].id}/" in html
 
 
+def test_card_links_only_what_the_reader_may_open(client, department_staff, elements, person_a):
+    """Department staff see a person linked to their work, not the grid's households."""
+    from yiwang.registry.services import resident_link_add
+
+    resident_link_add(actor=None, resident=person_a, department=department_staff_dept(), ref="X1")
+    login(client, department_staff)
+    html = client.get(f"/registry/residents/{person_a.id}/").content.decode()
+    assert "A-001" in html
+    assert f"/registry/households/{elements['households'][0].id}/" not in html
+    assert f"/registry/houses/{elements['houses'][0].id}/" not in html
+    assert client.get(f"/registry/households/{elements['households'][0].id}/").status_code == 404
+
+
+def department_staff_dept():
+    from yiwang.org.models import Department
+
+    return Department.objects.get(code="CG")
+
+
 def test_registry_tabs_and_navigation(client, worker_a, elements):
     login(client, worker_a)
     html = client.get("/registry/houses/").content.decode()

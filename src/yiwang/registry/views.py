@@ -126,6 +126,18 @@ def resident_card(request, resident_id: int):
     return _card(request, resident, revealed=False)
 
 
+def _visible(access, actor, obj) -> bool:
+    """Whether the card may link to the person's household or house: department staff see a
+    linked person but not the grid's households and houses."""
+    if obj is None:
+        return False
+    try:
+        access(actor=actor, id=obj.id)
+    except Http404:
+        return False
+    return True
+
+
 def _card(request, resident, *, revealed: bool, error: str | None = None):
     members = []
     if resident.household_id:
@@ -147,6 +159,10 @@ def _card(request, resident, *, revealed: bool, error: str | None = None):
             "can_reveal": has_permission(request.user, REVEAL_PERSONAL),
             "can_manage": has_permission(request.user, MANAGE_REGISTRY),
             "tab": "residents",
+            "household_link": _visible(
+                selectors.household_access, request.user, resident.household
+            ),
+            "house_link": _visible(selectors.house_access, request.user, resident.house),
             "map_url": reverse("web:map")
             + (f"#grid={resident.grid_id}" if resident.grid_id else ""),
             "error": error,
