@@ -415,6 +415,30 @@ def test_edit_house_move_keeps_unit_and_room(client, worker_a, elements):
     )
 
 
+def test_needs_address_queue_is_worked_through_the_edit_page(client, worker_a, worker_b, tree):
+    """A place entered without a findable address waits in its author's queue until an edit
+    places it; nobody else's grid worker sees it meanwhile."""
+    login(client, worker_a)
+    client.post("/registry/places/new/", {"kind": "park", "name": "街角花园", "address": "某处"})
+    place = Place.objects.get(name="街角花园")
+    assert place.grid_id is None and place.address_status == "needs_address"
+    html = client.get("/registry/places/", {"needs_address": "1"}).content.decode()
+    assert "街角花园" in html
+    bld = _building("人民路", "10")
+    r = client.post(
+        f"/registry/places/{place.id}/edit/",
+        {"kind": "park", "name": "街角花园", "address": "某处", "building_id": str(bld.id)},
+    )
+    assert r.status_code == 302
+    place.refresh_from_db()
+    assert place.grid_id == tree.grid_a1.id and place.address_status == "resolved"
+    assert (
+        "街角花园" not in client.get("/registry/places/", {"needs_address": "1"}).content.decode()
+    )
+    login(client, worker_b)
+    assert client.get(f"/registry/places/{place.id}/").status_code == 404
+
+
 def test_edit_cannot_move_into_another_grid(client, worker_a, elements):
     place = elements["places"][0]
     bld_b = _building("伊春路", "168", "2")
