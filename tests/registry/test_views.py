@@ -60,11 +60,18 @@ def test_access_log_page_for_auditors_only(client, auditor, worker_a, person_a):
     assert client.get("/registry/access-log/").status_code == 200
 
 
-def test_import_page(client, street_staff, tmp_path):
+@pytest.mark.django_db(transaction=True)
+def test_import_page(client, street_staff, tmp_path, settings):
+    from yiwang.registry import jobs
+
+    settings.VAR_DIR = tmp_path
     login(client, street_staff)
     path = tmp_path / "a.csv"
     path.write_text("姓名,身份证号,住址\n张三,370203800101123,铁山路22号\n", encoding="gbk")
     with open(path, "rb") as f:
         r = client.post("/registry/import/", {"file": f, "source": "import"})
-    html = r.content.decode()
-    assert r.status_code == 200 and "检查结果" in html and "15 位旧号已升级" in html
+    assert r.status_code == 302
+    job_id = int(r["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert jobs.import_job_wait(job_id, timeout=60)
+    html = client.get(r["Location"]).content.decode()
+    assert "检查结果" in html and "15 位旧号已升级" in html
