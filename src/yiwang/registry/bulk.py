@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 
 from django.db import connection
@@ -57,6 +58,44 @@ def row_converter(model, fields: list[str]) -> Callable[[tuple], tuple]:
     return convert
 
 
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_str(value: str) -> str:
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+_COPY_VALUE = {
+    str: _copy_str,
+    int: str,
+    float: repr,
+    bool: lambda v: "t" if v else "f",
+    type(None): lambda v: "\\N",
+    dt.date: dt.date.isoformat,
+    dt.datetime: dt.datetime.isoformat,
+}
+
+
+def _copy_any(value) -> str:
+    """Anything else (choices enums, decimals): its text, as the driver would write it."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _copy_str(str(value))
+
+
+def copy_text(ids: list[int], rows: list) -> str:
+    """Rows in COPY's text format. The driver's row writer adapts each value through its
+    type machinery, which took longer than the server's insert; these values are already in
+    database form, so each needs only its text."""
+    conv = _COPY_VALUE.get
+    lines = []
+    for i, row in zip(ids, rows, strict=True):
+        lines.append(f"{i}\t" + "\t".join([conv(type(v), _copy_any)(v) for v in row]))
+    lines.append("")
+    return "\n".join(lines)
+
+
 def insert_rows(model, fields: list[str], rows: list) -> list[int]:
     """Inserts rows (values in `fields` order, database form) inside the caller's transaction;
     returns the new ids in the order of the rows."""
@@ -77,9 +116,7 @@ def insert_rows(model, fields: list[str], rows: list) -> list[int]:
             ids = [r[0] for r in cur.fetchall()]
             cols = ", ".join(qn(c) for c in ["id", *columns])
             with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                write = copy.write_row
-                for i, row in zip(ids, rows, strict=True):
-                    write((i, *row))
+                copy.write(copy_text(ids, rows))
             return ids
         # SQLite: the transaction holds the database's only write lock from its first write,
         # so one executemany appends consecutive rowids after the current largest.

@@ -548,10 +548,14 @@ def _select_residents(where: str, params: list, pairs: list | None = None) -> li
     table = qn(Resident._meta.db_table)
     sql = f"SELECT {cols} FROM {table} r WHERE r.archived_at IS NULL AND {where}"  # noqa: S608
     if pairs:
-        sqlite = connection.vendor == "sqlite"
-        params = [v for n, b in pairs for v in (n, b.isoformat() if sqlite else b)] + params
+        if connection.vendor == "postgresql":
+            keys = "SELECT * FROM unnest(%s::text[], %s::date[])"
+            params = [[n for n, _ in pairs], [b for _, b in pairs], *params]
+        else:
+            keys = f"VALUES {_marks(len(pairs), '(%s, %s)')}"
+            params = [v for n, b in pairs for v in (n, b.isoformat())] + params
         sql = (
-            f"WITH k(n, b) AS (VALUES {_marks(len(pairs), '(%s, %s)')}) "  # noqa: S608
+            f"WITH k(n, b) AS ({keys}) "  # noqa: S608
             f"SELECT {cols} FROM k JOIN {table} r ON r.name = k.n AND r.birth_date = k.b "
             f"WHERE r.archived_at IS NULL AND {where}"
         )
@@ -575,6 +579,14 @@ def _marks(n: int, each: str = "%s") -> str:
     return ", ".join([each] * n)
 
 
+def _in(column: str, values: list) -> tuple[str, list]:
+    """`column IN (…)` for a chunk of values: one array parameter on PostgreSQL (the driver
+    would otherwise split a 5,000-placeholder query in Python), placeholders on SQLite."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({_marks(len(values))})", list(values)
+
+
 def _existing(batch: list[dict]) -> dict:
     """Existing active residents for a batch: by ID number, then by name + birth + address for
     rows without a match (a person first known without an ID number). A handful of indexed
@@ -583,8 +595,9 @@ def _existing(batch: list[dict]) -> dict:
     ids = [r["id_number"] for r in batch if r.get("id_number")]
     for chunk in _in_chunks(ids):
         # The partial unique index's condition, as written there, lets SQLite use it.
-        where = f"NOT (r.id_number = '') AND r.id_number IN ({_marks(len(chunk))})"
-        for hit in _select_residents(where, chunk):
+        test, params = _in("r.id_number", chunk)
+        where = f"NOT (r.id_number = '') AND {test}"
+        for hit in _select_residents(where, params):
             found[hit["id_number"]] = hit
     rest = [r for r in batch if r.get("id_number") not in found]
     # A row with an ID number can only be someone first recorded without one (the small
@@ -602,8 +615,8 @@ def _existing(batch: list[dict]) -> dict:
         candidates += _select_residents("1 = 1", [], pairs=chunk)
     undated = sorted({r["name"] for r in no_id if not r.get("birth_date")})
     for chunk in _in_chunks(undated):
-        where = f"r.birth_date IS NULL AND r.name IN ({_marks(len(chunk))})"
-        candidates += _select_residents(where, chunk)
+        test, params = _in("r.name", chunk)
+        candidates += _select_residents(f"r.birth_date IS NULL AND {test}", params)
     by_key: dict = {}
     for hit in sorted(candidates, key=lambda h: h["id"]):
         by_key.setdefault((hit["name"], hit["birth_date"], hit["address"]), hit)
@@ -636,10 +649,11 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
         table = connection.ops.quote_name(House._meta.db_table)
         with connection.cursor() as cur:
             for chunk in _in_chunks(buildings):
+                test, params = _in("building_id", chunk)
                 cur.execute(
                     f"SELECT id, building_id, unit, room FROM {table} "  # noqa: S608
-                    f"WHERE archived_at IS NULL AND building_id IN ({_marks(len(chunk))})",
-                    chunk,
+                    f"WHERE archived_at IS NULL AND {test}",
+                    params,
                 )
                 for hid, b, u, room in cur.fetchall():
                     houses[(b, u, room)] = hid
