@@ -73,8 +73,9 @@ def access_log_write(
     )
 
 
-def resident_masked(r: Resident, *, revealed: bool = False) -> dict:
-    """A person as lists and cards show them: ID and phones masked unless revealed."""
+def resident_masked(r: Resident, *, revealed: bool = False, tags: list[str] | None = None) -> dict:
+    """A person as lists and cards show them: ID and phones masked unless revealed. `tags`:
+    the tag names when the caller read them already."""
     phones = r.phones or []
     return {
         "id": r.id,
@@ -97,7 +98,7 @@ def resident_masked(r: Resident, *, revealed: bool = False) -> dict:
         "ethnic_group": r.ethnic_group,
         "is_party_member": r.is_party_member,
         # Prefetched by the selectors; one query per page, not per row.
-        "tags": [t.name for t in r.tags.all()],
+        "tags": tags if tags is not None else [t.name for t in r.tags.all()],
         "workplace": r.workplace,
         "notes": r.notes,
         "address_status": r.address_status,

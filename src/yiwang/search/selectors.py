@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -134,17 +133,24 @@ def highlight(text: str, terms: list[str], limit: int = 120) -> str:
 _UNSHOWN = ("lat", "lng", "address_message", "created_by", "created_at", "updated_at")
 
 
-def _load(kind: str, ids: list[int]) -> dict[int, object]:
-    """The page's records, by id: one query (and one for residents' tags)."""
+def _load(kind: str, ids: list[int]) -> tuple[dict[int, object], dict[int, list[str]]]:
+    """The page's records by id, and residents' tag names by id: one query each. (Django's
+    prefetch builds a queryset per record, which cost more than the search itself.)"""
     if not ids:
-        return {}
+        return {}, {}
     model = {"resident": Resident, "place": Place, "organization": Organization}[kind]
     qs = model.objects.filter(id__in=ids).defer(*_UNSHOWN)
+    tags: dict[int, list[str]] = {}
     if kind == "resident":
-        qs = qs.defer("field_sources").prefetch_related(
-            Prefetch("tags", queryset=Tag.objects.only("id", "name"))
+        qs = qs.defer("field_sources")
+        links = (
+            Resident.tags.through.objects.filter(resident_id__in=ids)
+            .order_by("resident_id", "tag_id")
+            .values_list("resident_id", "tag__name")
         )
-    return {o.id: o for o in qs}
+        for rid, name in links:
+            tags.setdefault(rid, []).append(name)
+    return {o.id: o for o in qs}, tags
 
 
 def _snippet(fields: list[str], terms: list[str], fallback: str) -> str:
@@ -156,9 +162,9 @@ def _snippet(fields: list[str], terms: list[str], fallback: str) -> str:
     return highlight(fallback, terms)
 
 
-def _hit(kind: str, obj, terms: list[str]) -> Hit:
+def _hit(kind: str, obj, terms: list[str], tags: list[str]) -> Hit:
     if kind == "resident":
-        masked = resident_masked(obj)
+        masked = resident_masked(obj, tags=tags)
         fields = [obj.address, obj.workplace, obj.notes, " ".join(masked["tags"])]
         snippet = _snippet(fields, terms, obj.address)
         return Hit(kind, obj.id, highlight(obj.name, terms), snippet, obj.grid_id, masked)
@@ -205,9 +211,9 @@ def search(
     total = engine.count(expr)
     ids = engine.ids(expr, page_size, (page - 1) * page_size, total=total) if total else []
     refs = [split_doc_id(i)[1] for i in ids]
-    objects = _load(f.kind, refs)
+    objects, tags = _load(f.kind, refs)
     terms = terms_of(node)
-    hits = [_hit(f.kind, objects[r], terms) for r in refs if r in objects]
+    hits = [_hit(f.kind, objects[r], terms, tags.get(r, [])) for r in refs if r in objects]
     result = Result(query=query, total=total, page=page, page_size=page_size, hits=hits)
     if facets and total:
         result.facets = _facets(engine, node, groups, scope, f)
