@@ -310,6 +310,23 @@ def element_access(*, actor, model, id):
         raise Http404 from None
 
 
+def element_visible(*, actor, model, id) -> bool:
+    """Whether a live (not archived) element or person is in the actor's scope: what a write
+    may link to. `actor=None` is the system, which sees everything."""
+    try:
+        pk = int(id)
+    except (TypeError, ValueError):
+        return False
+    qs = model.objects.filter(id=pk, archived_at__isnull=True)
+    if actor is not None:
+        if model is Resident:
+            qs = qs.filter(resident_scope_q(actor))
+        else:
+            scope, _d = registry_scope(actor)
+            qs = qs.filter(_element_q(actor, scope))
+    return qs.exists()
+
+
 def place_access(*, actor, id) -> Place:
     return element_access(actor=actor, model=Place, id=id)
 

@@ -27,7 +27,7 @@ from .models import (
     ResidentLink,
     Tag,
 )
-from .selectors import visible_grid_ids
+from .selectors import element_visible, visible_grid_ids
 
 MANUAL_SOURCE = "manual"
 
@@ -115,12 +115,30 @@ RESIDENT_FIELDS = {
 }
 
 
-def _resident_clean(fields: dict, *, current: Resident | None) -> tuple[dict, list[Tag] | None]:
+def _links_check(actor, data: dict, links: dict, errors: dict) -> None:
+    """A write may only point at live households and houses the actor sees: nobody files a
+    person into another grid's household by typing its number."""
+    for name, model in links.items():
+        value = data.get(name)
+        if value in (None, ""):
+            if name in data:
+                data[name] = None
+            continue
+        if not element_visible(actor=actor, model=model, id=value):
+            errors[name] = [_("不存在、已归档或不在您的管辖范围内")]
+        else:
+            data[name] = int(value)
+
+
+def _resident_clean(
+    actor, fields: dict, *, current: Resident | None
+) -> tuple[dict, list[Tag] | None]:
     unknown = set(fields) - RESIDENT_FIELDS
     if unknown:
         raise ValidationError({sorted(unknown)[0]: [_("未知字段")]})
     data = dict(fields)
     errors: dict[str, list[str]] = {}
+    _links_check(actor, data, {"household_id": Household, "house_id": House}, errors)
     if "name" in data or current is None:
         data["name"] = (data.get("name") or "").strip()
         if not data["name"]:
@@ -189,7 +207,7 @@ def resident_create(*, actor, source: str = MANUAL_SOURCE, **fields) -> Resident
     """Creates a person after validating the ID number (birth date and gender derived from it
     and cross-checked), phones and tags; lands them in a grid or the "needs address" queue."""
     _require(actor, MANAGE_REGISTRY)
-    data, tags = _resident_clean(fields, current=None)
+    data, tags = _resident_clean(actor, fields, current=None)
     where = element_locate(
         actor=actor,
         address=data.pop("address", ""),
@@ -217,7 +235,7 @@ def resident_update(
 ) -> Resident:
     """Changes the given fields only; each changed field remembers that `source` set it."""
     _require(actor, MANAGE_REGISTRY)
-    data, tags = _resident_clean(fields, current=resident)
+    data, tags = _resident_clean(actor, fields, current=resident)
     changed: list[str] = []
     if {"address", "building_id", "lat", "lng"} & set(data):
         where = element_locate(
@@ -289,6 +307,8 @@ def _element_fields(actor, model, fields: dict, *, current=None) -> dict:
             data.setdefault("room", room)
         data.update(where)
     errors: dict[str, list[str]] = {}
+    if model is Household:
+        _links_check(actor, data, {"house_id": House}, errors)
     if model in (Place, Organization):
         if "name" in data or current is None:
             data["name"] = (data.get("name") or "").strip()
@@ -386,9 +406,20 @@ def household_archive(*, actor, household: Household) -> Household:
     return _archive(actor, household)
 
 
+def _member_check(actor, household: Household, resident: Resident, field: str) -> None:
+    if household.archived_at is not None or not element_visible(
+        actor=actor, model=Household, id=household.id
+    ):
+        raise ValidationError({"household": [_("该户已归档或不在您的管辖范围内")]})
+    if not element_visible(actor=actor, model=Resident, id=resident.id):
+        raise ValidationError({field: [_("该居民已归档或不在您的管辖范围内")]})
+
+
 @transaction.atomic
 def household_set_head(*, actor, household: Household, head: Resident) -> Household:
+    """Makes a person the head (户主): they join the household if they were not in it."""
     _require(actor, MANAGE_REGISTRY)
+    _member_check(actor, household, head, "head")
     household.head = head
     household.save(update_fields=["head", "updated_at"])
     head.household, head.relation_to_head = household, "户主"
@@ -399,6 +430,7 @@ def household_set_head(*, actor, household: Household, head: Resident) -> Househ
 @transaction.atomic
 def household_add_member(*, actor, household: Household, resident: Resident, relation: str) -> None:
     _require(actor, MANAGE_REGISTRY)
+    _member_check(actor, household, resident, "resident")
     resident.household, resident.relation_to_head = household, (relation or "")[:16]
     resident.save(update_fields=["household", "relation_to_head", "updated_at"])
 
