@@ -3,8 +3,8 @@ GBK or GB18030. Rows come with their spreadsheet row numbers so reports can poin
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import itertools
 import re
 from collections.abc import Iterator
@@ -96,16 +96,30 @@ def read_table(
     raise TableError(f"不支持的文件类型 {suffix or '(无扩展名)'},请使用 .xlsx 或 .csv")
 
 
+def _lines_if_decodable(path: Path, encoding: str) -> int:
+    """Decodes the whole file in pieces (so a bad byte on the last line is found before any
+    row is written) and counts its lines, without holding it in memory."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            decoder.decode(chunk)
+            lines += chunk.count(b"\n")
+        decoder.decode(b"", final=True)
+    return lines
+
+
 def _read_csv(path: Path, expected: set[str]) -> Table:
     with path.open("rb") as f:
         sample = f.read(1_000_000)
     encoding = _detect_encoding(sample)
     try:
-        text = path.read_text(encoding=encoding)
+        total_hint = max(_lines_if_decodable(path, encoding) - 1, 0)
     except UnicodeDecodeError:
         raise TableError(f"文件编码不一致 (按 {encoding} 读取失败)") from None
-    total_hint = max(text.count("\n") - 1, 0)
-    reader = csv.reader(io.StringIO(text))
+    # Streamed: a 200 MB file read whole would cost several times its size in memory.
+    stream = path.open(encoding=encoding, newline="")  # noqa: SIM115 (closed by rows())
+    reader = csv.reader(stream)
     head = []
     for _ in range(20):
         try:
@@ -118,11 +132,12 @@ def _read_csv(path: Path, expected: set[str]) -> Table:
     def rows():
         # csv gives text only, so stripping is all the cleaning a cell needs.
         number = h + 1
-        for cells in itertools.chain(head[h + 1 :], reader):
-            number += 1
-            texts = [c.strip() for c in cells]
-            if any(texts):
-                yield number, dict(zip(headers, texts, strict=False))
+        with stream:
+            for cells in itertools.chain(head[h + 1 :], reader):
+                number += 1
+                texts = [c.strip() for c in cells]
+                if any(texts):
+                    yield number, dict(zip(headers, texts, strict=False))
 
     return Table(
         headers=headers, header_row=h + 1, rows=rows(), encoding=encoding, total_hint=total_hint

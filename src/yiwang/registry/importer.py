@@ -496,6 +496,8 @@ def residents_import(
     if table.encoding not in ("xlsx", "utf-8", "utf-8-sig", "gb18030", "gbk", "ascii"):
         report.file_notes.append(f"文件编码按 {table.encoding} 读取")
     ctx = _Context(actor, source, allow_unresolved)
+    if progress:
+        progress(0, table.total_hint)  # the file is read: the page can show how much there is
     if parallel is None:
         parallel = table.total_hint >= PARALLEL_FROM and "fork" in mp.get_all_start_methods()
     batches = _cleaned_in_child if parallel else _cleaned

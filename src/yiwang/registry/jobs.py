@@ -262,9 +262,10 @@ def import_job_run(job_id: int) -> None:
         def progress(done: int, total: int) -> None:
             nonlocal last
             at = time.monotonic()
-            if at - last < PROGRESS_EVERY:
+            if done and at - last < PROGRESS_EVERY:
                 return
-            last = at
+            if done:  # the first word (the file's size, nothing done yet) does not hold up the next
+                last = at
             ImportJob.objects.filter(id=job_id, status=Status.RUNNING).update(
                 done_rows=done, total_rows=total, heartbeat_at=timezone.now()
             )
