@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import shapely
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from yiwang.common.tables import TableError, read_table
 from yiwang.org.models import Building, Community, District, Grid, Street
-from yiwang.org.permissions import IMPORT_TREE, has_permission
+from yiwang.org.permissions import IMPORT_TREE, require_permission
 from yiwang.org.services import (
     bump_address_version,
     community_create,
@@ -68,11 +67,6 @@ class ImportReport:
         }
 
 
-def _require(actor, permission):
-    if actor is not None and not has_permission(actor, permission):
-        raise PermissionDenied(permission)
-
-
 # -- grids ---------------------------------------------------------------------------------
 
 GRID_PROPS = ("street", "community", "code", "name")
@@ -90,7 +84,7 @@ def grids_import(
     optional street_code, community_code). Streets and communities are created by name when
     new; grids are created or their boundary replaced by code. The grids in the file together
     with the district's other grids must tile without overlaps or gaps beyond the tolerance."""
-    _require(actor, IMPORT_TREE)
+    require_permission(actor, IMPORT_TREE)
     report = ImportReport()
     try:
         fc = json.loads(data) if isinstance(data, str | bytes) else data
@@ -269,7 +263,7 @@ def _map_row(row: dict[str, str], columns: dict[str, str]) -> dict[str, str]:
 
 
 def roads_import(*, actor, path: str | Path, dry_run: bool = True) -> ImportReport:
-    _require(actor, IMPORT_TREE)
+    require_permission(actor, IMPORT_TREE)
     report = ImportReport()
     try:
         table = read_table(path, expected_headers=set(ROAD_COLUMNS))
@@ -343,7 +337,7 @@ def buildings_import(*, actor, path: str | Path, dry_run: bool = True) -> Import
     the point decides the grid). Matched by road + number + compound + building number."""
     from .index import grid_index
 
-    _require(actor, IMPORT_TREE)
+    require_permission(actor, IMPORT_TREE)
     report = ImportReport()
     try:
         table = read_table(path, expected_headers=set(BUILDING_COLUMNS))
@@ -475,7 +469,7 @@ def buildings_export_rows():
 def compound_create(
     *, actor, name: str, road: Road, number: str, grid: Grid, aliases=()
 ) -> Compound:
-    _require(actor, IMPORT_TREE)
+    require_permission(actor, IMPORT_TREE)
     compound = Compound.objects.create(
         name=name, road=road, number=number, grid=grid, aliases=list(aliases)
     )

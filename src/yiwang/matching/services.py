@@ -20,6 +20,7 @@ from yiwang.org.permissions import (
     PUBLISH_CALLS,
     VERIFY_PROVIDERS,
     has_permission,
+    require_permission,
 )
 from yiwang.org.selectors import scope_for
 
@@ -44,11 +45,6 @@ OFFER_MINUTES = {Demand.Urgency.NORMAL: 240, Demand.Urgency.URGENT: 30}
 MAX_WINDOW = timedelta(days=60)
 
 
-def _require(actor, permission: str) -> None:
-    if actor is not None and not has_permission(actor, permission):
-        raise PermissionDenied(permission)
-
-
 def _covers_demand(actor, demand: Demand) -> bool:
     if actor is None:
         return True
@@ -63,7 +59,7 @@ def _covers_demand(actor, demand: Demand) -> bool:
 
 def _desk_for(actor, demand: Demand) -> None:
     """Desk staff who may act on this demand: the right to manage matching, within scope."""
-    _require(actor, MANAGE_MATCHING)
+    require_permission(actor, MANAGE_MATCHING)
     if not _covers_demand(actor, demand):
         raise PermissionDenied("demand scope")
 
@@ -183,7 +179,7 @@ def _provider_fields(fields: dict) -> dict:
 @transaction.atomic
 def provider_register(*, actor, services, areas=(), verified: bool = False, **fields) -> Provider:
     """Registers a provider (pending until verified; those who may verify can do both)."""
-    _require(actor, MANAGE_MATCHING)
+    require_permission(actor, MANAGE_MATCHING)
     fields.setdefault("kind", Provider.Kind.VOLUNTEER)
     fields.setdefault("name", "")
     fields = _provider_fields(fields)
@@ -211,7 +207,7 @@ def provider_register(*, actor, services, areas=(), verified: bool = False, **fi
 @transaction.atomic
 def provider_update(*, actor, provider: Provider, services=None, areas=None, **fields) -> Provider:
     if not _is_provider_user(actor, provider):
-        _require(actor, MANAGE_MATCHING)
+        require_permission(actor, MANAGE_MATCHING)
     fields = _provider_fields(fields)
     for key, value in fields.items():
         setattr(provider, key, value)
@@ -237,7 +233,7 @@ def provider_set_slots(*, actor, provider: Provider, slots) -> Provider:
 
 
 def provider_verify(*, actor, provider: Provider, verification: str) -> Provider:
-    _require(actor, VERIFY_PROVIDERS)
+    require_permission(actor, VERIFY_PROVIDERS)
     if verification not in Provider.Verification.values:
         raise ValidationError({"verification": [_("未知的审核状态")]})
     provider.verification = verification
@@ -251,7 +247,7 @@ def provider_absence_add(
     *, actor, provider: Provider, starts_at: datetime, ends_at: datetime, note: str = ""
 ) -> ProviderAbsence:
     if not _is_provider_user(actor, provider):
-        _require(actor, MANAGE_MATCHING)
+        require_permission(actor, MANAGE_MATCHING)
     if starts_at is None or ends_at is None:
         raise ValidationError({"starts_at": [_("请填写暂停服务的起止时间")]})
     if ends_at <= starts_at:
@@ -262,7 +258,7 @@ def provider_absence_add(
 
 
 def provider_archive(*, actor, provider: Provider) -> Provider:
-    _require(actor, MANAGE_MATCHING)
+    require_permission(actor, MANAGE_MATCHING)
     if provider.active_count:
         raise ValidationError({"provider": [_("仍有进行中的服务,不能归档")]})
     provider.archived_at = timezone.now()
@@ -305,7 +301,7 @@ def demand_post(
     now: datetime | None = None,
 ) -> Demand:
     """Puts a need on the demand list, in the grid of the person (or place) who has it."""
-    _require(actor, MANAGE_MATCHING)
+    require_permission(actor, MANAGE_MATCHING)
     now = now or timezone.now()
     if service is None or not service.is_active:
         raise ValidationError({"service": [_("请选择服务项目")]})
@@ -623,7 +619,7 @@ def demand_cancel(*, actor, demand: Demand, reason: str, now=None) -> Demand:
 
 
 def partner_join(*, actor, organization, is_red_partner: bool = True, members=()) -> Partner:
-    _require(actor, VERIFY_PROVIDERS)
+    require_permission(actor, VERIFY_PROVIDERS)
     partner, _created = Partner.objects.get_or_create(
         organization=organization, defaults={"is_red_partner": is_red_partner}
     )
@@ -682,7 +678,7 @@ def _manages_call(actor, call: OpenCall) -> bool:
 
 
 def _call_manager(actor, call: OpenCall) -> None:
-    _require(actor, PUBLISH_CALLS)
+    require_permission(actor, PUBLISH_CALLS)
     if not _manages_call(actor, call):
         raise PermissionDenied("open call unit")
 
@@ -701,7 +697,7 @@ def call_create(
     deliver_by=None,
     now=None,
 ) -> OpenCall:
-    _require(actor, PUBLISH_CALLS)
+    require_permission(actor, PUBLISH_CALLS)
     now = now or timezone.now()
     title, description = (title or "").strip(), (description or "").strip()
     if not title:

@@ -76,3 +76,12 @@ def has_permission(actor, permission: str) -> bool:
     from .selectors import scope_for
 
     return any(permission in GRANTS.get(kind, ()) for kind in scope_for(actor).role_kinds)
+
+
+def require_permission(actor, permission: str) -> None:
+    """What every service checks first. `actor=None` is the system itself (migrations, the
+    demo generator, the worker, the command line), which may do anything."""
+    if actor is not None and not has_permission(actor, permission):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(permission)

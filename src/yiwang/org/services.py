@@ -26,17 +26,11 @@ from .models import (
     RoleKind,
     Street,
 )
-from .permissions import MANAGE_TEAMS, MANAGE_TREE, has_permission
+from .permissions import MANAGE_TEAMS, MANAGE_TREE, require_permission
 from .selectors import scope_for
 
 # Local metres per degree, good enough for areas and distances inside one district.
 M_PER_DEG_LAT = 110_574.0
-
-
-def _require(actor, permission: str) -> None:
-    # `actor=None` is the system itself (migrations, the demo generator, the worker).
-    if actor is not None and not has_permission(actor, permission):
-        raise PermissionDenied(permission)
 
 
 def _bump_grid_version(district_id: int) -> None:
@@ -48,7 +42,7 @@ def bump_address_version(district_id: int) -> None:
 
 
 def district_create(*, actor, code: str, name: str) -> District:
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     district = District.objects.create(code=code, name=name)
     PartyOrg.objects.create(
         level=PartyOrg.Level.DISTRICT_COMMITTEE, name=f"{name}委", district=district
@@ -57,7 +51,7 @@ def district_create(*, actor, code: str, name: str) -> District:
 
 
 def street_create(*, actor, district: District, code: str, name: str, color: str = "") -> Street:
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     street = Street.objects.create(
         district=district, code=code, name=name, color=color or "#3b82f6"
     )
@@ -71,7 +65,7 @@ def street_create(*, actor, district: District, code: str, name: str, color: str
 
 
 def community_create(*, actor, street: Street, code: str, name: str) -> Community:
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     community = Community.objects.create(street=street, code=code, name=name)
     PartyOrg.objects.create(
         level=PartyOrg.Level.COMMUNITY_COMMITTEE,
@@ -102,7 +96,7 @@ def grid_create(
 ) -> Grid:
     """Creates a grid and its party branch; bumps the grid version so every process's
     point → grid index rebuilds."""
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     with transaction.atomic():
         grid = Grid.objects.create(
             community=community,
@@ -124,7 +118,7 @@ def grid_create(
 
 
 def grid_update_boundary(*, actor, grid: Grid, boundary: dict) -> Grid:
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     with transaction.atomic():
         for key, value in polygon_facts(boundary).items():
             setattr(grid, key, value)
@@ -165,7 +159,7 @@ def building_create(
     floors: int | None = None,
     units: int | None = None,
 ) -> Building:
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     building = Building(
         grid=grid,
         road=road,
@@ -197,7 +191,7 @@ def department_create(
     street: Street | None = None,
     is_pilot: bool = False,
 ) -> Department:
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     department = Department(
         code=code,
         name=name,
@@ -222,7 +216,7 @@ def team_member_add(
     user=None,
 ) -> GridTeamMember:
     """Adds a member to a grid's team (业务网格化). Staff may do so only within their scope."""
-    _require(actor, MANAGE_TEAMS)
+    require_permission(actor, MANAGE_TEAMS)
     if actor is not None and not scope_for(actor).covers_grid(grid):
         raise PermissionDenied("grid out of scope")
     member = GridTeamMember(
@@ -238,7 +232,7 @@ def team_member_add(
 
 def role_grant(*, actor, user, kind: str, node) -> Role:
     """Binds a user to a node (district, street, community, grid) or department."""
-    _require(actor, MANAGE_TREE)
+    require_permission(actor, MANAGE_TREE)
     field = {
         District: "district",
         Street: "street",

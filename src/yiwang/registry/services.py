@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.org.models import Building, Department
-from yiwang.org.permissions import MANAGE_REGISTRY, has_permission
+from yiwang.org.permissions import MANAGE_REGISTRY, require_permission
 
 from .idcard import IdError, credit_code_parse, id_parse, phone_parse, phones_parse
 from .models import (
@@ -30,11 +30,6 @@ from .models import (
 from .selectors import element_visible, visible_grid_ids
 
 MANUAL_SOURCE = "manual"
-
-
-def _require(actor, permission: str) -> None:
-    if actor is not None and not has_permission(actor, permission):
-        raise PermissionDenied(permission)
 
 
 def element_locate(
@@ -206,7 +201,7 @@ def _save_unique(obj, **kwargs):
 def resident_create(*, actor, source: str = MANUAL_SOURCE, **fields) -> Resident:
     """Creates a person after validating the ID number (birth date and gender derived from it
     and cross-checked), phones and tags; lands them in a grid or the "needs address" queue."""
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     data, tags = _resident_clean(actor, fields, current=None)
     where = element_locate(
         actor=actor,
@@ -234,7 +229,7 @@ def resident_update(
     *, actor, resident: Resident, source: str = MANUAL_SOURCE, **fields
 ) -> Resident:
     """Changes the given fields only; each changed field remembers that `source` set it."""
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     data, tags = _resident_clean(actor, fields, current=resident)
     changed: list[str] = []
     if {"address", "building_id", "lat", "lng"} & set(data):
@@ -265,7 +260,7 @@ def resident_update(
 
 
 def _archive(actor, obj):
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     if obj.archived_at is None:
         obj.archived_at = timezone.now()
         obj.save(update_fields=["archived_at", "updated_at"])
@@ -351,7 +346,7 @@ def _check_fields(model, fields):
 
 
 def _create(actor, model, fields):
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     _check_fields(model, fields)
     data = _element_fields(actor, model, fields)
     obj = model(**data, created_by=actor if actor else None)
@@ -364,7 +359,7 @@ def _create(actor, model, fields):
 
 
 def _update(actor, obj, fields):
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     _check_fields(type(obj), fields)
     data = _element_fields(actor, type(obj), fields, current=obj)
     changed = [k for k, v in data.items() if getattr(obj, k) != v]
@@ -418,7 +413,7 @@ def _member_check(actor, household: Household, resident: Resident, field: str) -
 @transaction.atomic
 def household_set_head(*, actor, household: Household, head: Resident) -> Household:
     """Makes a person the head (户主): they join the household if they were not in it."""
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     _member_check(actor, household, head, "head")
     household.head = head
     household.save(update_fields=["head", "updated_at"])
@@ -429,7 +424,7 @@ def household_set_head(*, actor, household: Household, head: Resident) -> Househ
 
 @transaction.atomic
 def household_add_member(*, actor, household: Household, resident: Resident, relation: str) -> None:
-    _require(actor, MANAGE_REGISTRY)
+    require_permission(actor, MANAGE_REGISTRY)
     _member_check(actor, household, resident, "resident")
     resident.household, resident.relation_to_head = household, (relation or "")[:16]
     resident.save(update_fields=["household", "relation_to_head", "updated_at"])
