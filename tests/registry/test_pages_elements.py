@@ -463,6 +463,17 @@ def test_archive_asks_then_archives(client, worker_a, elements, kind):
     assert "确认归档" in html and 'method="post"' in html
     a.refresh_from_db()
     assert a.archived_at is None  # asking writes nothing
+    if kind in ("households", "houses"):
+        # 张三 still lives there (and household A is in house A): refused, said, nothing written.
+        r = client.post(f"/registry/{kind}/{a.id}/archive/")
+        assert r.status_code == 400
+        assert "请先" in r.content.decode() and 'data-testid="archive-error"' in r.content.decode()
+        a.refresh_from_db()
+        assert a.archived_at is None
+        person_a = Resident.objects.get(name="张三")
+        services.resident_update(actor=None, resident=person_a, household_id=None, house_id=None)
+        household_a = elements["households"][0]
+        services.household_update(actor=None, household=household_a, house_id=None)
     r = client.post(f"/registry/{kind}/{a.id}/archive/")
     assert r.status_code == 302 and r["Location"] == f"/registry/{kind}/"
     a.refresh_from_db()

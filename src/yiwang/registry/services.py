@@ -383,6 +383,20 @@ def house_update(*, actor, house: House, **fields) -> House:
 
 
 def house_archive(*, actor, house: House) -> House:
+    """Refused while people or households still live there: archiving would leave them
+    pointing at a house nobody can open."""
+    require_permission(actor, MANAGE_REGISTRY)
+    people = Resident.objects.filter(house=house, archived_at=None).count()
+    households = Household.objects.filter(house=house, archived_at=None).count()
+    if people or households:
+        raise ValidationError(
+            {
+                "house": [
+                    _("该房屋仍有 %(p)s 名居民、%(h)s 户登记在此,请先迁出后再归档")
+                    % {"p": people, "h": households}
+                ]
+            }
+        )
     return _archive(actor, house)
 
 
@@ -398,6 +412,13 @@ def household_update(*, actor, household: Household, **fields) -> Household:
 
 
 def household_archive(*, actor, household: Household) -> Household:
+    """Refused while it has members (销户 comes after everyone has moved out)."""
+    require_permission(actor, MANAGE_REGISTRY)
+    members = Resident.objects.filter(household=household, archived_at=None).count()
+    if members:
+        raise ValidationError(
+            {"household": [_("该户仍有 %(n)s 名成员,请先将成员迁出后再归档") % {"n": members}]}
+        )
     return _archive(actor, household)
 
 

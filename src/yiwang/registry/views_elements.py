@@ -351,13 +351,19 @@ def element_archive(request, kind: str, element_id: int):
     actor = request.user
     obj = selectors.element_access(actor=actor, model=k.model, id=element_id)
     _require_manage(actor)
+    error = None
     if request.method == "POST":
-        k.archive(actor=actor, **{k.name: obj})
-        return redirect(f"registry:{k.name}_list")
+        try:
+            k.archive(actor=actor, **{k.name: obj})
+        except ValidationError as exc:
+            error = "; ".join(exc.messages)
+        else:
+            return redirect(f"registry:{k.name}_list")
     return render(
         request,
         "registry/archive_confirm.html",
         {
+            "error": error,
             "tab": k.key,
             "title": k.title,
             "label": str(obj),
@@ -365,6 +371,7 @@ def element_archive(request, kind: str, element_id: int):
             "back": reverse(f"registry:{k.name}_detail", args=[obj.id]),
             "archived": obj.is_archived,
         },
+        status=400 if error else 200,
     )
 
 
