@@ -7,10 +7,9 @@ class SearchQueue(models.Model):
     misses one; the worker (and each search, when little is waiting) drains it."""
 
     kind = models.CharField(max_length=1)  # r(esident) p(lace) o(rganization)
+    # No index beyond the key: the queue is read oldest first and deleted by key, and every
+    # row a bulk import writes would pay for one more.
     ref_id = models.BigIntegerField()
-
-    class Meta:
-        indexes = [models.Index(fields=["kind", "ref_id"], name="search_queue_ref_idx")]
 
     def __str__(self):
         return f"{self.kind}{self.ref_id}"
