@@ -415,3 +415,31 @@ def test_the_page_shows_the_bar_then_the_report(browser, live_server, street_sta
     finally:
         context.close()
     assert not Resident.objects.exists()  # a dry run
+
+
+# -- the API ---------------------------------------------------------------------------------
+
+API = "/api/v1/registry/residents/import-jobs"
+
+
+def test_api_job_from_upload_to_report(client, street_staff, worker_b, var_dir):
+    login(client, street_staff)
+    r = client.post(API, {"file": gbk_csv(), "commit": "true"})
+    assert r.status_code == 202, r.content
+    job_id = r.json()["id"]
+    assert finished(job_id).status == ImportJob.Status.DONE
+    body = client.get(f"{API}/{job_id}").json()
+    assert body["finished"] and body["status"] == "done"
+    assert body["report"]["created"] == 2 and body["report"]["bad"] == 3
+    assert {p["row"] for p in body["report"]["problems"]} == {3, 4, 6}
+    assert Resident.objects.filter(id_number__in=[ID1, ID3]).count() == 2
+    client.logout()
+    login(client, worker_b)
+    assert client.get(f"{API}/{job_id}").status_code == 404  # another's job stays hidden
+
+
+def test_api_refuses_a_file_it_cannot_read_and_keeps_nothing(client, street_staff, var_dir):
+    login(client, street_staff)
+    r = client.post(API, {"file": SimpleUploadedFile("台账.xls", b"\xd0\xcf\x11\xe0")})
+    assert r.status_code == 400 and "xlsx" in r.json()["detail"]["file"][0]
+    assert ImportJob.objects.count() == 0 and stored_files(var_dir) == []

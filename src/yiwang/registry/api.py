@@ -14,6 +14,7 @@ from ninja.files import UploadedFile
 from . import selectors, services
 from .exports import residents_export
 from .importer import residents_import
+from .jobs import ImportInputError, import_job_access, import_job_progress, import_job_start
 from .models import House, Household, Organization, Place
 from .privacy import resident_masked
 from .schemas import (
@@ -162,6 +163,33 @@ def resident_import(
     finally:
         os.unlink(name)
     return report.as_dict()
+
+
+@router.post("/residents/import-jobs", response={202: dict, 400: dict})
+def resident_import_job_start(
+    request,
+    file: File[UploadedFile],
+    source: Form[str] = "import",
+    commit: Form[bool] = False,
+):
+    """Upload a spreadsheet of any size: it is checked (and with commit, written) in the
+    background; poll the job for progress and, when finished, its report."""
+    try:
+        job = import_job_start(
+            actor=request.user, upload_file=file, source=source[:40], commit=commit
+        )
+    except ImportInputError as exc:
+        return 400, {"detail": {"file": [str(exc)]}}
+    return 202, import_job_progress(job)
+
+
+@router.get("/residents/import-jobs/{int:job_id}")
+def resident_import_job(request, job_id: int):
+    """Progress of one's own import job, and its report once done."""
+    job = import_job_access(actor=request.user, id=job_id)
+    out = import_job_progress(job)
+    out["report"] = job.report if job.status == job.Status.DONE else None
+    return out
 
 
 # -- households, houses, places, organisations ----------------------------------------------
