@@ -92,3 +92,17 @@ def test_api_patch_cannot_reach_another_grids_household(client, worker_a, person
     assert r.status_code in (200, 400, 422)
     person_a.refresh_from_db()
     assert person_a.household_id is None
+
+
+def test_pages_say_why_an_archived_household_takes_no_members(client, worker_a, person_a, places):
+    _house_a, _house_b, hh_a, _hh_b = places
+    services.household_archive(actor=None, household=hh_a)
+    login(client, worker_a)
+    for url, data in (
+        (f"/registry/households/{hh_a.id}/set-head/", {"head": person_a.id}),
+        (f"/registry/households/{hh_a.id}/members/", {"resident": person_a.id, "relation": "子"}),
+    ):
+        r = client.post(url, data)
+        assert r.status_code == 400, (url, r.status_code)
+    person_a.refresh_from_db()
+    assert person_a.household_id is None

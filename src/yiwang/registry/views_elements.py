@@ -397,7 +397,10 @@ def household_set_head(request, element_id: int):
         head = None
     if head is None or head.household_id != household.id or head.is_archived:
         return _household_page_with_error(request, household.id, _("户主须为本户在册成员"))
-    services.household_set_head(actor=actor, household=household, head=head)
+    try:
+        services.household_set_head(actor=actor, household=household, head=head)
+    except ValidationError as exc:
+        return _household_page_with_error(request, household.id, "; ".join(exc.messages))
     return redirect("registry:household_detail", element_id=household.id)
 
 
@@ -418,10 +421,13 @@ def household_add_member(request, element_id: int):
         return _household_page_with_error(
             request, household.id, _("居民不存在或不在您的管辖范围内")
         )
-    services.household_add_member(
-        actor=actor,
-        household=household,
-        resident=resident,
-        relation=form.cleaned_data["relation"],
-    )
+    try:
+        services.household_add_member(
+            actor=actor,
+            household=household,
+            resident=resident,
+            relation=form.cleaned_data["relation"],
+        )
+    except ValidationError as exc:
+        return _household_page_with_error(request, household.id, "; ".join(exc.messages))
     return redirect("registry:household_detail", element_id=household.id)
