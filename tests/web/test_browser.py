@@ -84,6 +84,19 @@ def test_leader_clicks_a_grid_and_sees_its_team(demo, session, artifacts):
     assert_clean(session)
 
 
+def test_a_link_with_a_grid_opens_the_map_on_that_grid(demo, session):
+    """Cards link to /map/#grid=<id>: the map opens that grid's panel, and follows the hash."""
+    first, second = Grid.objects.order_by("id")[:2]
+    session.login("leader", DEMO_PASSWORD)
+    page = session.page
+    page.goto(session.url(f"/map/#grid={first.id}"))
+    page.wait_for_selector(f"#grid-panel[data-grid-id='{first.id}'][data-state=ready]")
+    assert page.locator("#grid-panel-title").inner_text() == first.name
+    page.evaluate(f"() => {{ window.location.hash = 'grid={second.id}'; }}")
+    page.wait_for_selector(f"#grid-panel[data-grid-id='{second.id}'][data-state=ready]")
+    assert_clean(session)
+
+
 def test_address_search_flies_to_the_building(demo, session, artifacts):
     session.login("leader", DEMO_PASSWORD)
     session.open_map()

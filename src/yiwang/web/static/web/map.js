@@ -474,6 +474,12 @@
 
   // ---- load the grids --------------------------------------------------------------------
 
+  function selectFromHash() {
+    var m = /(?:^#|&)grid=(\d+)/.exec(window.location.hash);
+    var id = m ? Number(m[1]) : null;
+    if (id !== null && layersById.has(id) && id !== selectedId) selectGrid(id, { fit: true });
+  }
+
   setStatus(S.loading);
   fetchJSON(config.gridsUrl)
     .then(function (data) {
@@ -509,6 +515,9 @@
       buildLegend(features);
       updateLabels();
       map.on("moveend", updateLabels);
+      // Links from cards and lists say which grid to show: /map/#grid=12.
+      selectFromHash();
+      window.addEventListener("hashchange", selectFromHash);
       mapEl.dataset.loaded = "true";
     })
     .catch(function (err) {
