@@ -406,7 +406,7 @@ PUBLIC_CALL_STATES = [
 
 def call_list(*, actor=None, status: str = "", mine: bool = False) -> QuerySet:
     """Published calls are public; drafts and cancelled ones only for their units."""
-    from .services import _manages_call
+    from .services import managed_calls_q
 
     qs = OpenCall.objects.select_related("department", "street", "community")
     if status in OpenCall.Status.values:
@@ -414,8 +414,7 @@ def call_list(*, actor=None, status: str = "", mine: bool = False) -> QuerySet:
     public = qs.filter(status__in=PUBLIC_CALL_STATES)
     if actor is None or not getattr(actor, "is_authenticated", False) or not mine:
         return public.annotate(n_applications=Count("applications"))
-    own = [c.id for c in qs.exclude(status__in=PUBLIC_CALL_STATES) if _manages_call(actor, c)]
-    return qs.filter(Q(status__in=PUBLIC_CALL_STATES) | Q(id__in=own)).annotate(
+    return qs.filter(Q(status__in=PUBLIC_CALL_STATES) | managed_calls_q(actor)).annotate(
         n_applications=Count("applications")
     )
 
