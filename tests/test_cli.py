@@ -94,3 +94,32 @@ def test_bad_boolean_setting(tmp_path):
     result = _run("check", env={"DEBUG": "maybe", "YIWANG_VAR": str(tmp_path)})
     assert result.returncode == 2
     assert "DEBUG=maybe" in result.stderr
+
+
+def test_search_rebuild_then_regram_keep_the_counts(tree, capsys):
+    """`yiwang search regram` (after an upgrade) recounts from the index: the same counts as a
+    rebuild, and a search's count is then one key read again."""
+    from django.db import connection
+
+    from yiwang.registry.services import resident_create
+    from yiwang.search.backends import backend
+    from yiwang.search.text import GRAM_MAX
+
+    resident_create(actor=None, name="赵紫云", address="伊春路168号紫云台小区2号楼1单元301室")
+    resident_create(actor=None, name="钱紫云", address="伊春路168号紫云台小区3号楼1单元101室")
+    assert main(["search", "rebuild"]) == 0
+
+    def counts():
+        with connection.cursor() as c:
+            c.execute("SELECT gram, scope, n FROM search_gram ORDER BY gram, scope")
+            return c.fetchall()
+
+    rebuilt = counts()
+    engine = backend()
+    assert engine.gram_count("紫云台小区", "r") == 2
+    engine.gram_mark(4)  # as an install from before the counts grew
+    assert engine.gram_count("紫云台小区", "r") is None  # the engine counts meanwhile
+    assert main(["search", "regram"]) == 0
+    assert "已统计" in capsys.readouterr().out
+    assert counts() == rebuilt and engine.gram_count("紫云台小区", "r") == 2
+    assert ("", "max", GRAM_MAX) in counts()
