@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from tests.conftest import login
 from yiwang.registry.models import AccessLog, Resident, Tag
 from yiwang.search import index
+from yiwang.search.backends import backend
 from yiwang.search.selectors import Filters, search
-from yiwang.search.text import matches, parse, pinyin_forms, runs
+from yiwang.search.text import GRAM_MAX, matches, parse, pinyin_forms, runs
 
 # A small alphabet so that generated terms hit often: CJK, Latin, digits.
 ALPHABET = "武汉独居高龄张三李四王伊春路号楼abcxyz0123"
@@ -75,6 +76,28 @@ def test_results_equal_brute_force_substring_filter(people, leader, rows, terms,
     total, ids = all_ids(leader, query)
     assert total == len(expected)
     assert ids == expected
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=st.lists(st.tuples(text, text, text), min_size=1, max_size=25), data=st.data())
+def test_longer_terms_counted_or_not_equal_brute_force(people, leader, rows, data):
+    """Terms of 5 to GRAM_MAX + 1 characters taken from the data itself (so they hit): up to
+    GRAM_MAX a district-wide count is read from search_gram, beyond it the engine counts."""
+    made = people(rows)
+    sources = [r for row in rows for r in runs(" ".join(row)) if len(r) >= 5] or ["武汉独居高龄"]
+    source = data.draw(st.sampled_from(sources))
+    size = data.draw(st.integers(5, min(GRAM_MAX + 1, len(source))))
+    start = data.draw(st.integers(0, len(source) - size))
+    term = source[start : start + size]
+    expected = sorted(r.id for r in made if matches(parse(term), haystack(r)))
+    total, ids = all_ids(leader, term)
+    assert (total, ids) == (len(expected), expected)
+    if size <= GRAM_MAX:
+        assert backend().gram_count(term, "r") == len(expected)
 
 
 def test_two_character_words_and_pinyin(people, leader):
