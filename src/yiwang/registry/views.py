@@ -236,21 +236,6 @@ def _resident_initial(r) -> dict:
     }
 
 
-def _guard_links(actor, form) -> None:
-    """The household and house a person is put in must be ones the actor sees: the service
-    takes the ids as given."""
-    for field, access, message in (
-        ("household_id", selectors.household_access, _("户不存在或不在您的管辖范围内")),
-        ("house_id", selectors.house_access, _("房屋不存在或不在您的管辖范围内")),
-    ):
-        value = form.cleaned_data.get(field)
-        if value:
-            try:
-                access(actor=actor, id=value)
-            except Http404:
-                form.add_error(field, message)
-
-
 def _resident_changes(form, initial: dict) -> dict:
     out = {}
     for name, value in form.cleaned_data.items():
@@ -283,8 +268,6 @@ def resident_new(request):
         request.POST if request.method == "POST" else None, tags=selectors.tag_list()
     )
     if request.method == "POST":
-        if form.is_valid():
-            _guard_links(actor, form)
         if form.is_valid():
             fields = {k: v for k, v in form.cleaned_data.items() if v not in ("", None, [], False)}
             try:
@@ -319,8 +302,6 @@ def resident_edit(request, resident_id: int):
     if request.method == "GET":
         return _resident_form_page(request, ResidentForm(initial=initial, **options), resident)
     form = ResidentForm(request.POST, **options)
-    if form.is_valid():
-        _guard_links(actor, form)
     if form.is_valid():
         try:
             services.resident_update(

@@ -229,16 +229,6 @@ def _detail(request, k: Kind, element_id: int, *, error: str = "", status: int =
 # -- create and edit ----------------------------------------------------------------------
 
 
-def _guard_house(actor, form) -> None:
-    """A household's house must be one the actor sees (the service takes the id as given)."""
-    house_id = form.cleaned_data.get("house_id")
-    if house_id:
-        try:
-            selectors.house_access(actor=actor, id=house_id)
-        except Http404:
-            form.add_error("house_id", _("房屋不存在或不在您的管辖范围内"))
-
-
 def _create_fields(form) -> dict:
     data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
     return data
@@ -293,8 +283,6 @@ def element_new(request, kind: str):
             initial["house_id"] = _int(request.GET.get("house_id"))
         return _form_page(request, k, k.form(actor=actor, initial=initial))
     form = k.form(request.POST, actor=actor)
-    if form.is_valid() and k.model is Household:
-        _guard_house(actor, form)
     if form.is_valid():
         try:
             obj = k.create(actor=actor, **_create_fields(form))
@@ -327,8 +315,6 @@ def element_edit(request, kind: str, element_id: int):
         form = k.form(actor=actor, initial=_initial(k.form, obj), **extra)
         return _form_page(request, k, form, obj)
     form = k.form(request.POST, actor=actor, **extra)
-    if form.is_valid() and k.model is Household:
-        _guard_house(actor, form)
     if form.is_valid():
         try:
             k.update(actor=actor, **{k.name: obj}, **_edit_fields(form, obj))
