@@ -396,7 +396,10 @@ def test_the_page_shows_the_bar_then_the_report(browser, live_server, street_sta
         for _ in range(600):
             if page.locator("[data-testid=import-report]").count():
                 break
-            text = page.locator("#job-status").text_content() or ""
+            # Read without waiting: the report may replace the status between two lines.
+            text = page.evaluate(
+                "() => (document.getElementById('job-status') || {}).textContent || ''"
+            )
             if text and text not in texts:
                 texts.append(text)
             page.wait_for_timeout(100)
