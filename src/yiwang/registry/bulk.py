@@ -84,21 +84,29 @@ def _copy_any(value) -> str:
     return _copy_str(str(value))
 
 
+def copy_row(values) -> str:
+    """One row's values (database form) as COPY text, without the id."""
+    conv = _COPY_VALUE.get
+    return "\t".join([conv(type(v), _copy_any)(v) for v in values])
+
+
 def copy_text(ids: list[int], rows: list) -> str:
     """Rows in COPY's text format. The driver's row writer adapts each value through its
     type machinery, which took longer than the server's insert; these values are already in
-    database form, so each needs only its text."""
-    conv = _COPY_VALUE.get
-    lines = []
-    for i, row in zip(ids, rows, strict=True):
-        lines.append(f"{i}\t" + "\t".join([conv(type(v), _copy_any)(v) for v in row]))
+    database form, so each needs only its text. A row given as a str is COPY text already
+    (`copy_row`)."""
+    lines = [
+        f"{i}\t{row}" if type(row) is str else f"{i}\t{copy_row(row)}"
+        for i, row in zip(ids, rows, strict=True)
+    ]
     lines.append("")
     return "\n".join(lines)
 
 
 def insert_rows(model, fields: list[str], rows: list) -> list[int]:
-    """Inserts rows (values in `fields` order, database form) inside the caller's transaction;
-    returns the new ids in the order of the rows."""
+    """Inserts rows (values in `fields` order, database form; on PostgreSQL a row may be its
+    COPY text, `copy_row`) inside the caller's transaction; returns the new ids in the order
+    of the rows."""
     if not rows:
         return []
     if not connection.in_atomic_block:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing as mp
-import operator
 import re
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,8 +34,9 @@ from django.utils import timezone
 
 from yiwang.common.tables import TableError, read_table
 from yiwang.org.permissions import IMPORT_REGISTRY, has_permission
+from yiwang.search.bulk import insert_triggers_off, queue
 
-from .bulk import insert_rows, row_converter, update_rows
+from .bulk import copy_row, insert_rows, row_converter, update_rows
 from .idcard import IdError, id_parse, phones_parse
 from .models import AccessLog, AddressStatus, House, Household, ImportSource, Resident, Tag
 from .privacy import access_log_write
@@ -43,6 +44,10 @@ from .selectors import visible_grid_ids
 
 # Files of this many rows or more are read and checked in a second process.
 PARALLEL_FROM = 20_000
+# Cleaned rows travel from the reader process to the writer pickled: plain strings (a birth
+# date as ISO text, a status without its enum class) unpickle several times faster than
+# date objects and enum members, and are what both databases take.
+RESOLVED, NEEDS_ADDRESS = str(AddressStatus.RESOLVED.value), str(AddressStatus.NEEDS_ADDRESS.value)
 
 # Header → field. The first header listed for a field is the one exports write.
 COLUMNS = {
@@ -107,20 +112,24 @@ HOUSE_FIELDS = [
     "address_message", "created_by", "created_at", "updated_at", "use", "occupancy",
     "owner_name", "tenant_name",
 ]  # fmt: skip
-# Every resident column an insert writes, with the value for a row that does not give it.
+# The fields a new resident's row can give, in the order its field_sources lists them.
+CREATE_GIVEN = [f for f in COMPARE if f not in ("house_id", "household_id")]
+# The columns of a new resident that depend on its row alone, with the value for a row that
+# does not give one: the reader process makes them (`_insert_values`); the writer adds the
+# rest of RESIDENT_COLUMNS, which depend on its lookups and on the batch.
 RESIDENT_DEFAULTS = {
     "name": "", "gender": "", "birth_date": None, "id_number": "", "address": "",
     "building_id": None, "grid_id": None, "lat": None, "lng": None,
-    "address_status": AddressStatus.NEEDS_ADDRESS, "address_message": "", "hukou_address": "",
+    "address_status": NEEDS_ADDRESS, "address_message": "", "hukou_address": "",
     "residence_type": "permanent", "ethnic_group": "", "is_party_member": False, "workplace": "",
-    "notes": "", "relation_to_head": "", "house_id": None, "household_id": None, "phones": [],
-    "sources": [], "field_sources": {},
+    "notes": "", "relation_to_head": "", "phones": "[]", "sources": "[]",
 }  # fmt: skip
-RESIDENT_INSERT = list(RESIDENT_DEFAULTS)
-RESIDENT_COLUMNS = [*RESIDENT_INSERT, "created_by", "created_at", "updated_at"]
-_pick_insert = operator.itemgetter(*RESIDENT_INSERT)
-# The fields a new resident's row can give, in the order its field_sources lists them.
-CREATE_GIVEN = [f for f in COMPARE if f not in ("house_id", "household_id")]
+assert list(RESIDENT_DEFAULTS)[: len(CREATE_GIVEN)] == CREATE_GIVEN
+_DEFAULT_ITEMS = list(RESIDENT_DEFAULTS.items())
+RESIDENT_COLUMNS = [
+    *RESIDENT_DEFAULTS, "field_sources", "house_id", "household_id", "created_by", "created_at",
+    "updated_at",
+]  # fmt: skip
 _json = json.JSONEncoder(ensure_ascii=False).encode
 # What matching reads of an existing resident.
 MATCH_FIELDS = ("id", *COMPARE, "phones", "sources", "field_sources")
@@ -202,6 +211,9 @@ class _Context:
         self.tags = {t.name: t.id for t in Tag.objects.filter(is_active=True)}
         self.tags.update({t.code: t.id for t in Tag.objects.filter(is_active=True)})
         self.seen: dict[object, int] = {}
+        self.givens: dict[tuple, tuple] = {}
+        self.sources_json = _json([source])
+        self.copy = connection.vendor == "postgresql"  # new residents go in by COPY
         self.today = dt.date.today()
         # A building's standard address, written as the address base writes it, is that
         # building: most rows of an export need no parsing at all.
@@ -277,7 +289,7 @@ def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report
         else:
             out["id_number"], out["birth_date"], out["gender"] = (
                 parsed.number,
-                parsed.birth_date,
+                parsed.birth_date.isoformat(),
                 parsed.gender,
             )
             if parsed.upgraded:
@@ -290,10 +302,10 @@ def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report
         else:
             if birth > ctx.today or birth.year < 1890:
                 bad("birth_date", f"出生日期 {birth.isoformat()} 不合理")
-            elif out.get("birth_date") and out["birth_date"] != birth:
+            elif out.get("birth_date") and out["birth_date"] != birth.isoformat():
                 bad("birth_date", f"出生日期 {birth.isoformat()} 与身份证号不一致")
             else:
-                out["birth_date"] = birth
+                out["birth_date"] = birth.isoformat()
     if v.get("gender"):
         gender = GENDERS.get(v["gender"])
         if gender is None:
@@ -324,7 +336,7 @@ def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report
         else:
             out.update(
                 address=address[:200], grid_id=grid_id, building_id=building_id, lat=lat, lng=lng,
-                address_status=AddressStatus.RESOLVED if grid_id else AddressStatus.NEEDS_ADDRESS,
+                address_status=RESOLVED if grid_id else NEEDS_ADDRESS,
                 address_message="" if building_id else message[:200],
             )  # fmt: skip
             out["_house"] = (building_id, unit or "", room or "") if building_id and room else None
@@ -377,7 +389,27 @@ def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report
         report.problems.extend(problems)
         raise _Skip
     out["_row"] = number
+    _insert_values(out, ctx)
     return out
+
+
+def _insert_values(r: dict, ctx: _Context) -> None:
+    """A good row's values as a new resident's insert takes them (RESIDENT_DEFAULTS' columns,
+    database form; COPY text on PostgreSQL), made in the reader process so the writer only
+    adds what its lookups give; and which fields the row gives (`_given`)."""
+    get = r.get
+    given = tuple([f for f in CREATE_GIVEN if (v := get(f)) is not None and v != ""])
+    values = [get(f, default) for f, default in _DEFAULT_ITEMS]
+    phones = get("phones")
+    if phones:
+        given += ("phones",)
+        values[-2] = _phones_json(phones)
+    else:
+        values[-2] = "[]"
+    values[-1] = ctx.sources_json
+    # One tuple object per kind of row: a batch pickles it once.
+    r["_given"] = ctx.givens.setdefault(given, given)
+    r["_ins"] = copy_row(values) if ctx.copy else tuple(values)
 
 
 def _cleaned(table, cols: dict, ctx: _Context, batch_size: int):
@@ -436,6 +468,27 @@ def _cleaned_in_child(table, cols: dict, ctx: _Context, batch_size: int):
         if child.is_alive():
             child.kill()
         child.join()
+
+
+@contextmanager
+def _checkpoints_apart(large: bool):
+    """SQLite copies its write-ahead log into the database file whenever the log passes 1,000
+    pages, at the commit that passed it: with a large import's batches that was at nearly
+    every commit, each copy writing the same index pages again. A large import lets the log
+    grow to ~128 MB between copies (this connection only; any connection's next commit after
+    the import copies what is left)."""
+    if not large or connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_autocheckpoint")
+        before = cur.fetchone()[0]
+        cur.execute("PRAGMA wal_autocheckpoint = 32768")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
 
 
 def _columns(headers: list[str], source: ImportSource | None, mapping: dict | None) -> dict:
@@ -501,15 +554,16 @@ def residents_import(
     if parallel is None:
         parallel = table.total_hint >= PARALLEL_FROM and "fork" in mp.get_all_start_methods()
     batches = _cleaned_in_child if parallel else _cleaned
-    for batch, part in batches(table, cols, ctx, batch_size):
-        report.total += part.total
-        report.bad += part.bad
-        report.problems.extend(part.problems)
-        report.notes.extend(part.notes)
-        if batch:
-            _apply(batch, ctx, report, commit)
-        if progress:
-            progress(report.total, max(table.total_hint, report.total))
+    with _checkpoints_apart(commit and table.total_hint >= PARALLEL_FROM):
+        for batch, part in batches(table, cols, ctx, batch_size):
+            report.total += part.total
+            report.bad += part.bad
+            report.problems.extend(part.problems)
+            report.notes.extend(part.notes)
+            if batch:
+                _apply(batch, ctx, report, commit)
+            if progress:
+                progress(report.total, max(table.total_hint, report.total))
     if progress:
         progress(report.total, report.total)
     if commit:
@@ -530,6 +584,17 @@ def residents_import(
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+_PHONE_PLAIN = re.compile(r"[0-9+\- ]+")
+
+
+def _phones_json(phones: list[str]) -> str:
+    """The JSON of a list of parsed phone numbers (digits, +, - and spaces: nothing to escape)
+    without the encoder, which took a tenth of an import's writing time."""
+    if phones and all(_PHONE_PLAIN.fullmatch(p) for p in phones):
+        return '["' + '", "'.join(phones) + '"]'
+    return _json(phones)
 
 
 def _in_chunks(values: list, size: int = 5000):
@@ -555,7 +620,7 @@ def _select_residents(where: str, params: list, pairs: list | None = None) -> li
             params = [[n for n, _ in pairs], [b for _, b in pairs], *params]
         else:
             keys = f"VALUES {_marks(len(pairs), '(%s, %s)')}"
-            params = [v for n, b in pairs for v in (n, b.isoformat())] + params
+            params = [v for pair in pairs for v in pair] + params
         sql = (
             f"WITH k(n, b) AS ({keys}) "  # noqa: S608
             f"SELECT {cols} FROM k JOIN {table} r ON r.name = k.n AND r.birth_date = k.b "
@@ -570,8 +635,8 @@ def _select_residents(where: str, params: list, pairs: list | None = None) -> li
         for f in ("phones", "sources", "field_sources"):
             if isinstance(hit[f], str):
                 hit[f] = json.loads(hit[f])
-        if isinstance(hit["birth_date"], str):
-            hit["birth_date"] = dt.date.fromisoformat(hit["birth_date"])
+        if isinstance(hit["birth_date"], dt.date):
+            hit["birth_date"] = hit["birth_date"].isoformat()
         hit["is_party_member"] = bool(hit["is_party_member"])
         out.append(hit)
     return out
@@ -756,46 +821,41 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
         Household.objects.bulk_create(new_households.values(), batch_size=2000)
         households.update({k: h.id for k, h in new_households.items()})
 
-    # New residents: one tuple each, straight in database form. Which fields this source set
-    # ({field: source}) depends only on which fields a row gives, so its JSON is made once.
-    sqlite = connection.vendor == "sqlite"
-    sources = _json([source])
+    # New residents: the reader made each one's values; here they get their house, household
+    # and which fields this source set ({field: source}), whose JSON depends only on which
+    # fields a row gives, so it is made once per kind of row.
+    pg = connection.vendor == "postgresql"
     by_fields: dict[tuple, str] = {}
     tail = (actor_id, stamp, stamp)
+    if pg:
+        tail = copy_row(tail)
     rows = []
     for r in creates:
-        # A good row holds no None where the default is not None, so it overlays the defaults.
-        values = {**RESIDENT_DEFAULTS, **r}
-        given = [f for f in CREATE_GIVEN if (v := r.get(f)) is not None and v != ""]
-        house_id = values["house_id"] = houses.get(r.get("_house"))
-        household_id = values["household_id"] = households.get(r.get("household_number"))
-        if house_id is not None:
-            given.append("house_id")
-        if household_id is not None:
-            given.append("household_id")
-        phones = r.get("phones")
-        if phones:
-            given.append("phones")
-            values["phones"] = _json(phones)
-        else:
-            values["phones"] = "[]"
-        key = tuple(given)
+        house_id = houses.get(r.get("_house"))
+        household_id = households.get(r.get("household_number"))
+        key = (r["_given"], house_id is not None, household_id is not None)
         field_sources = by_fields.get(key)
         if field_sources is None:
-            field_sources = by_fields[key] = _json(dict.fromkeys(key, source))
-        values["sources"] = sources
-        values["field_sources"] = field_sources
-        if sqlite and values["birth_date"] is not None:
-            values["birth_date"] = values["birth_date"].isoformat()
-        rows.append(_pick_insert(values) + tail)
-    ids = insert_rows(Resident, RESIDENT_COLUMNS, rows)
+            given = r["_given"] + ("house_id",) * key[1] + ("household_id",) * key[2]
+            field_sources = _json(dict.fromkeys(given, source))
+            field_sources = by_fields[key] = copy_row([field_sources]) if pg else field_sources
+        if pg:
+            house = "\\N" if house_id is None else house_id
+            household = "\\N" if household_id is None else household_id
+            rows.append(f"{r['_ins']}\t{field_sources}\t{house}\t{household}\t{tail}")
+        else:
+            rows.append((*r["_ins"], field_sources, house_id, household_id, *tail))
     through = Resident.tags.through
-    tag_rows = []
-    for r, rid in zip(creates, ids, strict=True):
-        r["_id"] = rid
-        tag_rows.extend((rid, t) for t in r.get("_tags") or ())
-    if tag_rows:
-        insert_rows(through, ["resident", "tag"], tag_rows)
+    with insert_triggers_off([Resident._meta.db_table, through._meta.db_table]) as off:
+        ids = insert_rows(Resident, RESIDENT_COLUMNS, rows)
+        tag_rows = []
+        for r, rid in zip(creates, ids, strict=True):
+            r["_id"] = rid
+            tag_rows.extend((rid, t) for t in r.get("_tags") or ())
+        if tag_rows:
+            insert_rows(through, ["resident", "tag"], tag_rows)
+        if off:
+            queue("r", ids)  # their tags are in the same documents
 
     # Changed residents: only the changed fields, grouped by which fields they are.
     groups: dict[tuple, list] = {}
@@ -815,6 +875,8 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
         field_sources = dict(hit["field_sources"] or {})
         field_sources.update(dict.fromkeys(changed, source))
         new.update(sources=sources_now, field_sources=field_sources, updated_at=stamp)
+        if "birth_date" in new:
+            new["birth_date"] = dt.date.fromisoformat(new["birth_date"])
         fields = tuple(sorted(new))
         groups.setdefault(fields, []).append((hit["id"], *(new[f] for f in fields)))
         links.extend((hit["id"], t) for t in sorted(r.get("_new_tags") or ()))
