@@ -67,4 +67,3 @@ def test_an_error_inside_leaves_the_triggers_whole(tree):
     assert triggers() == before
     person = Resident.objects.create(name="留下")
     assert person.id in queued()
-
