@@ -597,11 +597,14 @@ def _phones_json(phones: list[str]) -> str:
     return _json(phones)
 
 
-def _in_chunks(values: list, size: int = 5000):
+def _in_chunks(values: list, size: int = 5000, per: int = 2):
+    """Chunks of `values` for one query each; `per`: placeholders an item takes, counted
+    generously (at least 2) to leave room for a query's other parameters."""
     if connection.vendor == "sqlite":
         connection.ensure_connection()
         # Django says 999 for any SQLite; the library in use says how many it takes.
-        size = min(size, connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 2)
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        size = min(size, limit // max(per, 2))
     for i in range(0, len(values), size):
         yield values[i : i + size]
 
@@ -652,6 +655,32 @@ def _in(column: str, values: list) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [list(values)]
     return f"{column} IN ({_marks(len(values))})", list(values)
+
+
+def _houses_existing(keys: set[tuple]) -> dict[tuple, int]:
+    """Live houses by (building, unit, room), each key one probe of house_room_unique: asking
+    by building alone read every room of a thousand buildings to find a few."""
+    houses: dict = {}
+    if not keys:
+        return houses
+    table = connection.ops.quote_name(House._meta.db_table)
+    with connection.cursor() as cur:
+        for chunk in _in_chunks(sorted(keys), 3000, per=4):
+            if connection.vendor == "postgresql":
+                values = "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+                params = [list(column) for column in zip(*chunk, strict=True)]
+            else:
+                values = f"VALUES {_marks(len(chunk), '(%s, %s, %s)')}"
+                params = [v for key in chunk for v in key]
+            cur.execute(
+                f"WITH k(b, u, r) AS ({values}) SELECT h.id, h.building_id, h.unit, h.room "  # noqa: S608
+                f"FROM k JOIN {table} h ON h.building_id = k.b AND h.unit = k.u AND h.room = k.r "
+                "WHERE h.archived_at IS NULL AND h.building_id IS NOT NULL",
+                params,
+            )
+            for hid, b, u, room in cur.fetchall():
+                houses[(b, u, room)] = hid
+    return houses
 
 
 def _existing(batch: list[dict]) -> dict:
@@ -709,21 +738,7 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
                 kept.append(r)
         batch = kept
     # Houses and households the rows point at.
-    house_keys = {r["_house"] for r in batch if r.get("_house")}
-    houses: dict = {}
-    if house_keys:
-        buildings = sorted({k[0] for k in house_keys})
-        table = connection.ops.quote_name(House._meta.db_table)
-        with connection.cursor() as cur:
-            for chunk in _in_chunks(buildings):
-                test, params = _in("building_id", chunk)
-                cur.execute(
-                    f"SELECT id, building_id, unit, room FROM {table} "  # noqa: S608
-                    f"WHERE archived_at IS NULL AND {test}",
-                    params,
-                )
-                for hid, b, u, room in cur.fetchall():
-                    houses[(b, u, room)] = hid
+    houses = _houses_existing({r["_house"] for r in batch if r.get("_house")})
     numbers = {r["household_number"] for r in batch if r.get("household_number")}
     households = dict(
         Household.objects.filter(number__in=sorted(numbers), archived_at=None).values_list(
