@@ -42,3 +42,18 @@ def test_person_with_an_id_is_not_taken_for_a_namesake(tree, tmp_path):
         commit=True,
     )
     assert report.created == 1 and Resident.objects.count() == 2
+
+
+def test_names_that_need_quoting_are_matched_too(tree, tmp_path):
+    """PostgreSQL gets the batch's names as one array: as literal text when no name needs
+    quoting, else through the driver. A name with a comma or a quote goes the second way."""
+    header = ["姓名", "出生日期", "住址"]
+    names = ["阿依古丽·买买提", 'Anna "Li", Jr', "NULL", "张,三"]
+    data = [[n, "1950-06-01", "铁山路22号"] for n in names]
+    path = write_csv(tmp_path / "a.csv", data, header=header)
+    assert residents_import(actor=None, path=path, commit=True).created == 4
+    again = residents_import(actor=None, path=path, commit=True)
+    assert (again.created, again.unchanged) == (0, 4), again.problems
+    assert sorted(Resident.objects.values_list("name", flat=True)) == sorted(
+        n.replace(" ", "") for n in names
+    )
