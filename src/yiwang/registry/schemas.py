@@ -56,6 +56,9 @@ class ResidentIn(Schema):
     building_id: int | None = None
     lat: float | None = None
     lng: float | None = None
+    # Links to a household and a house the actor sees (the service checks scope and archive).
+    household_id: int | None = None
+    house_id: int | None = None
     relation_to_head: str = ""
     residence_type: str = "permanent"
     hukou_address: str = ""
@@ -74,6 +77,9 @@ class ResidentPatch(Schema):
     phones: list[str] | None = None
     address: str | None = None
     building_id: int | None = None
+    # An explicit null clears the link; leaving the field out keeps it.
+    household_id: int | None = None
+    house_id: int | None = None
     relation_to_head: str | None = None
     residence_type: str | None = None
     hukou_address: str | None = None
