@@ -14,7 +14,14 @@ from ninja.files import UploadedFile
 from . import selectors, services
 from .exports import residents_export
 from .importer import residents_import
-from .jobs import ImportInputError, import_job_access, import_job_progress, import_job_start
+from .jobs import (
+    ImportInputError,
+    ImportJobStateError,
+    import_job_access,
+    import_job_cancel,
+    import_job_progress,
+    import_job_start,
+)
 from .models import House, Household, Organization, Place
 from .privacy import resident_masked
 from .schemas import (
@@ -190,6 +197,19 @@ def resident_import_job(request, job_id: int):
     out = import_job_progress(job)
     out["report"] = job.report if job.status == job.Status.DONE else None
     return out
+
+
+@router.post("/residents/import-jobs/{int:job_id}/cancel", response={200: dict, 409: dict})
+def resident_import_job_cancel(request, job_id: int):
+    """Cancels one's own queued or running import job. A running job stops after the batch it
+    is writing (`cancel_requested` is true until then); the batches already written stay, and
+    importing the same file again does not duplicate them. 409 once the job has ended."""
+    job = import_job_access(actor=request.user, id=job_id)
+    try:
+        job = import_job_cancel(actor=request.user, job=job)
+    except ImportJobStateError as exc:
+        return 409, {"code": "conflict", "message": str(exc), "field": None}
+    return 200, import_job_progress(job)
 
 
 # -- households, houses, places, organisations ----------------------------------------------

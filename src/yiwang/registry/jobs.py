@@ -8,7 +8,13 @@ runs gunicorn only, and forking from a web worker is unsafe, so the importer run
 row at most about once a second (a conditional UPDATE of those columns only), beats a
 heartbeat while the importer is busy between batches, stores the report, deletes the file and
 closes its connection. A job still active whose heartbeat stopped (its process was restarted
-or killed) is marked failed by `import_job_reap`, which every read of a job calls first."""
+or killed) is marked failed by `import_job_reap`, which every read of a job calls first.
+
+`import_job_cancel` ends a queued job at once; a running one is asked to stop, and its runner
+stops at the importer's next progress call, which comes between two batches: each batch is
+its own transaction, so what was written stays whole, and importing the file again updates
+those rows instead of duplicating them. One active job per person is held by a constraint on
+the table, not only by the check in `import_job_start`."""
 
 from __future__ import annotations
 
@@ -24,7 +30,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,6 +66,24 @@ class ImportInputError(ValueError):
     """The upload cannot be imported; the message says why, for the page."""
 
     field = "file"
+
+
+class ImportJobStateError(ValueError):
+    """The job cannot do that in its present state (e.g. cancel a finished job); the message
+    says why, for the page."""
+
+
+class _Cancelled(Exception):
+    """Raised from the importer's progress callback once the job's cancel was requested; the
+    runner catches it. `done` is how many rows the importer had got through."""
+
+    def __init__(self, done: int):
+        super().__init__(done)
+        self.done = done
+
+
+def _one_active_message() -> str:
+    return _("您已有一个导入正在进行,请等它结束后再上传")
 
 
 def _var_dir() -> Path:
@@ -158,20 +182,29 @@ def import_job_start(*, actor, upload_file, source: str = "import", commit: bool
     source = (source or "").strip()[:40] or "import"
     import_job_reap(actor=actor)
     if ImportJob.objects.filter(actor=actor, status__in=ACTIVE).exists():
-        raise ImportInputError(_("您已有一个导入正在进行,请等它结束后再上传"))
+        raise ImportInputError(_one_active_message())
     _sweep()
     path = _store(upload_file, suffix)
     now = timezone.now()
     try:
-        job = ImportJob.objects.create(
-            actor=actor,
-            source=source,
-            commit=bool(commit),
-            file_name=Path(upload_file.name).name[:255],
-            file_path=str(path),
-            file_size=upload_file.size,
-            heartbeat_at=now,
-        )
+        # A savepoint: a refused insert must leave a caller's transaction usable.
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                actor=actor,
+                source=source,
+                commit=bool(commit),
+                file_name=Path(upload_file.name).name[:255],
+                file_path=str(path),
+                file_size=upload_file.size,
+                heartbeat_at=now,
+            )
+    except IntegrityError:
+        path.unlink(missing_ok=True)
+        # Another upload of the same person passed the check above at the same instant and
+        # got its job in first: the table's one-active-job constraint refused this one.
+        if ImportJob.objects.filter(actor=actor, status__in=ACTIVE).exists():
+            raise ImportInputError(_one_active_message()) from None
+        raise
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -261,6 +294,9 @@ def import_job_run(job_id: int) -> None:
 
         def progress(done: int, total: int) -> None:
             nonlocal last
+            # Called between batches, each committed whole: the one safe place to stop.
+            if ImportJob.objects.filter(id=job_id, cancel_requested_at__isnull=False).exists():
+                raise _Cancelled(done)
             at = time.monotonic()
             if done and at - last < PROGRESS_EVERY:
                 return
@@ -278,6 +314,13 @@ def import_job_run(job_id: int) -> None:
                 commit=job.commit,
                 progress=progress,
                 parallel=False,
+            )
+        except _Cancelled as cancelled:
+            _finish(
+                job_id,
+                status=Status.CANCELLED,
+                error=_cancel_message(commit=job.commit, done=cancelled.done),
+                done_rows=cancelled.done,
             )
         except Exception as exc:  # noqa: BLE001 (any failure must end the job, with its reason)
             logger.exception("import job %s failed", job_id)
@@ -349,6 +392,53 @@ def _may_see_all(actor) -> bool:
     return scope_for(actor).has_role(RoleKind.DISTRICT_ADMIN)
 
 
+def _cancel_message(*, commit: bool, done: int) -> str:
+    if not commit:
+        return _("已取消:只检查,未写入任何数据")
+    if not done:
+        return _("已取消:尚未写入任何数据")
+    # `done` counts the rows read, the bad ones too: only the good ones among them were written.
+    return _(
+        "已取消:前 %(done)s 行已处理 (其中有效的行已写入),其余未导入;"
+        "重新导入同一文件不会产生重复记录"
+    ) % {"done": f"{done:,}"}
+
+
+def import_job_cancel(*, actor, job: ImportJob) -> ImportJob:
+    """Cancels a queued or running job; `actor` must have started it or may see all jobs
+    (PermissionDenied otherwise). A queued job ends cancelled at once and its file is deleted;
+    a running one is asked to stop, and its runner ends it cancelled (and deletes the file) at
+    the importer's next batch boundary, keeping the batches already written. Asking again
+    while it stops is harmless. ImportJobStateError when the job has already ended. Returns
+    the job as it now stands."""
+    if actor is None or not actor.is_authenticated:
+        raise PermissionDenied
+    if job.actor_id != actor.id and not _may_see_all(actor):
+        raise PermissionDenied
+    import_job_reap(job=job)
+    now = timezone.now()
+    # Conditional UPDATEs: the runner claiming the job, or the job ending, may race this.
+    if ImportJob.objects.filter(id=job.id, status=Status.QUEUED).update(
+        status=Status.CANCELLED,
+        cancel_requested_at=now,
+        finished_at=now,
+        file_path="",
+        error=_cancel_message(commit=job.commit, done=0),
+    ):
+        _delete_file(job.file_path)
+    elif not ImportJob.objects.filter(id=job.id, status=Status.RUNNING).exists():
+        job.refresh_from_db()
+        raise ImportJobStateError(
+            _("该导入已结束 (%(status)s),无法取消") % {"status": job.get_status_display()}
+        )
+    else:
+        ImportJob.objects.filter(
+            id=job.id, status=Status.RUNNING, cancel_requested_at__isnull=True
+        ).update(cancel_requested_at=now)
+    job.refresh_from_db()
+    return job
+
+
 def import_job_access(*, actor, id: int) -> ImportJob:
     """The job, when `actor` started it or is a district admin; else 404 (without telling
     whether it exists). A stale active job comes back failed."""
@@ -385,6 +475,10 @@ def import_job_progress_text(job: ImportJob) -> str:
     """What the page says about how far the job got: "已处理 12,000 / 100,000 行 · 每秒 8,000 行"."""
     if job.status == Status.QUEUED:
         return _("排队中……")
+    if job.status == Status.CANCELLED:
+        return _("已取消")
+    if job.status == Status.RUNNING and job.cancel_requested_at:
+        return _("正在取消,当前批次写完即停止……")
     if job.status == Status.RUNNING and not job.done_rows:
         return _("正在读取与检查文件……")
     if job.status == Status.FAILED:
@@ -416,4 +510,11 @@ def import_job_progress(job: ImportJob) -> dict:
         "rows_per_second": round(import_job_rate(job), 1),
         "text": import_job_progress_text(job),
         "error": job.error,
+        "cancel_requested": job.cancel_requested_at is not None,
+        "cancellable": import_job_cancellable(job),
     }
+
+
+def import_job_cancellable(job: ImportJob) -> bool:
+    """Whether the job can still be cancelled (the page shows its button then)."""
+    return job.status in ImportJob.ACTIVE_STATES and job.cancel_requested_at is None

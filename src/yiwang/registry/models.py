@@ -369,16 +369,18 @@ class AccessLog(models.Model):
 class ImportJob(models.Model):
     """One residents import run in the background: the uploaded file (kept under the var
     directory until the job ends), how far the importer got, and its report. A job in an active
-    state whose heartbeat stops is shown as failed (jobs.import_job_reap)."""
+    state whose heartbeat stops is shown as failed (jobs.import_job_reap). A person has at most
+    one active job: the database holds to it even when two uploads arrive at once."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
         RUNNING = "running", _("进行中")
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
+        CANCELLED = "cancelled", _("已取消")
 
     ACTIVE_STATES = frozenset({Status.QUEUED, Status.RUNNING})
-    FINISHED_STATES = frozenset({Status.DONE, Status.FAILED})
+    FINISHED_STATES = frozenset({Status.DONE, Status.FAILED, Status.CANCELLED})
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     source = models.CharField(_("数据来源"), max_length=40, default="import")
@@ -388,12 +390,15 @@ class ImportJob(models.Model):
     file_path = models.CharField(max_length=500, blank=True)
     file_size = models.PositiveBigIntegerField(_("文件大小"), default=0)
     status = models.CharField(
-        _("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED
+        _("状态"), max_length=12, choices=Status.choices, default=Status.QUEUED
     )
     done_rows = models.PositiveBigIntegerField(_("已处理行数"), default=0)
     total_rows = models.PositiveBigIntegerField(_("总行数"), default=0)
     report = models.JSONField(_("导入报告"), null=True, blank=True)
+    # Why a job ended without its report: the failure, or what a cancel left behind.
     error = models.TextField(_("错误"), blank=True)
+    # Set by jobs.import_job_cancel on a running job; its runner stops at the next batch.
+    cancel_requested_at = models.DateTimeField(_("请求取消时间"), null=True, blank=True)
     # host:pid of the process running the job, for the admin.
     worker = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -408,6 +413,15 @@ class ImportJob(models.Model):
         indexes = [
             models.Index(fields=["actor", "-created_at"], name="importjob_actor_created"),
             models.Index(fields=["status"], name="importjob_status"),
+        ]
+        constraints = [
+            # The "one active job per person" check in jobs.import_job_start reads before it
+            # writes: two uploads at the same instant would both pass it without this.
+            models.UniqueConstraint(
+                fields=["actor"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="importjob_one_active_per_actor",
+            ),
         ]
 
     def __str__(self):

@@ -10,4 +10,9 @@ urlpatterns = [
         views_import.resident_import_progress,
         name="resident_import_progress",
     ),
+    path(
+        "import/<int:job_id>/cancel",
+        views_import.resident_import_cancel,
+        name="resident_import_cancel",
+    ),
 ]
