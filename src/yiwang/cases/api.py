@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Router, UploadedFile
+from ninja import File, Router, Status, UploadedFile
 
 from yiwang.org.models import Department
 
@@ -156,7 +156,7 @@ def report(request, data: CaseIn):
         wants_reply=data.wants_reply,
         idempotency_key=key,
     )
-    return 201, detail(request.user, case_access(actor=request.user, case_id=case.id))
+    return Status(201, detail(request.user, case_access(actor=request.user, case_id=case.id)))
 
 
 @router.get("", response=list[CaseSummaryOut])
@@ -377,12 +377,15 @@ def upload_photo(request, case_id: int, photo: UploadedFile = File(...)):
     if not (policy.can_see(request.user, case) and case.state != State.CLOSED):
         raise Http404
     attachment = attach_photo(actor=request.user, case=case, upload=photo, kind="before")
-    return 201, {
-        "id": attachment.id,
-        "url": attachment.file.url,
-        "exif_lat": attachment.exif_lat,
-        "exif_lng": attachment.exif_lng,
-    }
+    return Status(
+        201,
+        {
+            "id": attachment.id,
+            "url": attachment.file.url,
+            "exif_lat": attachment.exif_lat,
+            "exif_lng": attachment.exif_lng,
+        },
+    )
 
 
 @router.post("/{case_id}/assignments/{assignment_id}/rating", response={201: dict})
@@ -396,14 +399,14 @@ def rate_assignment(request, case_id: int, assignment_id: int, data: RatingIn):
         score=data.score,
         note=data.note,
     )
-    return 201, {"id": rating.id, "score": rating.score}
+    return Status(201, {"id": rating.id, "score": rating.score})
 
 
 @router.post("/{case_id}/wall", response={201: WallPostOut})
 def propose_wall(request, case_id: int):
     case = case_access(actor=request.user, case_id=case_id)
     post = wall.wall_propose(actor=request.user, case=case)
-    return 201, _wall_out(post)
+    return Status(201, _wall_out(post))
 
 
 def _wall_out(post: WallPost) -> dict:

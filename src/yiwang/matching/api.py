@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from yiwang.registry.selectors import resident_access
 
@@ -167,7 +167,7 @@ def provider_register(request, data: ProviderIn):
         user=user,
         notes=data.notes,
     )
-    return 201, provider_out(provider)
+    return Status(201, provider_out(provider))
 
 
 @router.get("/providers/{provider_id}")
@@ -248,7 +248,7 @@ def demand_post(request, data: DemandIn):
         description=data.description,
         auto_next=data.auto_next,
     )
-    return 201, demand_out(selectors.demand_access(actor=request.user, id=demand.id))
+    return Status(201, demand_out(selectors.demand_access(actor=request.user, id=demand.id)))
 
 
 @router.get("/demands/{demand_id}")
@@ -297,9 +297,10 @@ def demand_offer(request, demand_id: int, data: OfferIn):
     offers = services.demand_offer(
         actor=request.user, demand=d, providers=providers, minutes=data.minutes
     )
-    return 201, [
-        {"id": o.id, "provider_id": o.provider_id, "expires_at": o.expires_at} for o in offers
-    ]
+    return Status(
+        201,
+        [{"id": o.id, "provider_id": o.provider_id, "expires_at": o.expires_at} for o in offers],
+    )
 
 
 @router.get("/me/offers")
@@ -444,7 +445,7 @@ def call_create(request, data: CallIn):
     )
     if data.publish:
         call = services.call_publish(actor=request.user, call=call)
-    return 201, call_out(call)
+    return Status(201, call_out(call))
 
 
 @router.post("/calls/{call_id}/publish")
@@ -470,7 +471,7 @@ def call_apply(request, call_id: int, data: ApplyIn):
     a = services.call_apply(
         actor=request.user, call=call, partner=partner, proposal=data.proposal, amount=data.amount
     )
-    return 201, {"id": a.id, "status": a.status}
+    return Status(201, {"id": a.id, "status": a.status})
 
 
 class ChooseIn(Schema):
