@@ -15,12 +15,12 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiwang.org.models import ROLE_LEVEL, Grid, Role
+from yiwang.org.models import ROLE_LEVEL, Building, Grid, Role
 from yiwang.org.permissions import READ_ACCESS_LOG, REVEAL_PERSONAL, has_permission
 from yiwang.org.selectors import Scope, scope_for
 
@@ -337,6 +337,76 @@ def organization_access(*, actor, id) -> Organization:
 
 def house_access(*, actor, id) -> House:
     return element_access(actor=actor, model=House, id=id)
+
+
+def _building_q(actor) -> Q | None:
+    """Buildings whose grid the actor sees people in; None = none. Department staff reach no
+    building: like houses, a building is seen through the grid tree, never through a case."""
+    scope, _d = registry_scope(actor)
+    if scope.is_empty:
+        return None
+    return scope.grid_q("grid")
+
+
+def building_access(*, actor, id) -> Building:
+    """The only way to fetch a building from untrusted input: 404 whether absent or its grid
+    is outside the actor's scope."""
+    q = _building_q(actor)
+    try:
+        if q is None:
+            raise Building.DoesNotExist
+        return (
+            Building.objects.filter(q)
+            .select_related("grid", "grid__community", "grid__street")
+            .get(id=int(id))
+        )
+    except (Building.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+
+
+def building_visible(*, actor, id) -> bool:
+    """Whether a page may link to the building: the reader would not get a 404 there."""
+    q = _building_q(actor)
+    if q is None or id is None:
+        return False
+    return Building.objects.filter(q, id=id).exists()
+
+
+@dataclass
+class BuildingSummary:
+    houses: list[House]  # live, in scope, each with .people_count
+    residents: int
+    households: int
+
+
+def building_summary(*, actor, building: Building) -> BuildingSummary:
+    """The figures a building page shows, counted once here. Someone lives in a building when
+    their row or their house points at it (an address typed without a house still resolves
+    to the building). Counts only, no names: not a read of personal data, so not logged."""
+    # House ids as a list, not a join: each side of the OR then stays an index lookup.
+    house_ids = list(House.objects.filter(building_id=building.id).values_list("id", flat=True))
+    in_building = Q(building_id=building.id) | Q(house_id__in=house_ids)
+    houses = list(
+        element_list(actor=actor, model=House)
+        .filter(building_id=building.id)
+        .order_by("unit", "room", "id")
+    )
+    people = resident_queryset(actor=actor, f=ResidentFilter())
+    per_house = dict(
+        people.filter(house_id__in=[h.id for h in houses])
+        .order_by()
+        .values_list("house_id")
+        .annotate(n=Count("id"))
+        .values_list("house_id", "n")
+    )
+    for house in houses:
+        house.people_count = per_house.get(house.id, 0)
+    households = element_list(actor=actor, model=Household).filter(in_building)
+    return BuildingSummary(
+        houses=houses,
+        residents=people.filter(in_building).count(),
+        households=households.count(),
+    )
 
 
 def needs_address_counts(*, actor) -> dict[str, int]:

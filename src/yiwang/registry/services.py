@@ -451,6 +451,34 @@ def household_add_member(*, actor, household: Household, resident: Resident, rel
     resident.save(update_fields=["household", "relation_to_head", "updated_at"])
 
 
+@transaction.atomic
+def household_remove_member(*, actor, household: Household, resident: Resident) -> None:
+    """Takes a person out of a household (迁出): their household and relation are cleared and
+    remembered as a manual edit. The head leaves last: while others remain, the head must be
+    changed first, so a household never has members without a head it can show."""
+    require_permission(actor, MANAGE_REGISTRY)
+    _member_check(actor, household, resident, "resident")
+    if resident.household_id != household.id:
+        raise ValidationError({"resident": [_("该居民不是本户成员")]})
+    if household.head_id == resident.id:
+        others = (
+            Resident.objects.filter(household=household, archived_at=None)
+            .exclude(id=resident.id)
+            .count()
+        )
+        if others:
+            raise ValidationError(
+                {"resident": [_("户主不能移出:本户还有 %(n)s 名成员,请先变更户主") % {"n": others}]}
+            )
+        household.head = None
+        household.save(update_fields=["head", "updated_at"])
+    resident.household, resident.relation_to_head = None, ""
+    _mark_sources(resident, ["household_id", "relation_to_head"], MANUAL_SOURCE)
+    resident.save(
+        update_fields=["household", "relation_to_head", "sources", "field_sources", "updated_at"]
+    )
+
+
 def place_create(*, actor, **fields) -> Place:
     return _create(actor, Place, fields)
 

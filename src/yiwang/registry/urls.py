@@ -46,6 +46,16 @@ urlpatterns += [
         views_elements.household_add_member,
         name="household_add_member",
     ),
+    path(
+        "households/<int:element_id>/members/<int:resident_id>/remove/",
+        views_elements.household_remove_member,
+        name="household_remove_member",
+    ),
+    path(
+        "buildings/<int:building_id>/",
+        views_elements.building_detail,
+        name="building_detail",
+    ),
 ]
 
 urlpatterns += import_urlpatterns

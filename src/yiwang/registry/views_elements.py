@@ -1,7 +1,8 @@
 """Pages for households (户), houses (房屋), places (场所) and organisations (组织): a list with
-filters per kind, a detail page, create, edit and archive. Scoped exactly as the API: every
-fetch goes through the selectors' guards (404 out of scope), every write through a service
-(403 without the permission it checks), and reads of people through the logging selectors."""
+filters per kind, a detail page, create, edit and archive; and a read-only page per building
+(楼院), the step between a house and its grid. Scoped exactly as the API: every fetch goes
+through the selectors' guards (404 out of scope), every write through a service (403 without
+the permission it checks), and reads of people through the logging selectors."""
 
 from __future__ import annotations
 
@@ -222,8 +223,30 @@ def _detail(request, k: Kind, element_id: int, *, error: str = "", status: int =
     else:
         obj = selectors.element_access(actor=actor, model=k.model, id=element_id)
         template = "registry/place_detail.html"
-    context.update(obj=obj, map_url=map_url(obj), contact_phone=_contact(obj))
+    context.update(
+        obj=obj,
+        map_url=map_url(obj),
+        contact_phone=_contact(obj),
+        building_link=selectors.building_visible(actor=actor, id=obj.building_id),
+    )
     return render(request, template, context, status=status)
+
+
+# -- buildings ----------------------------------------------------------------------------
+
+
+@login_required
+def building_detail(request, building_id: int):
+    """A building (楼院): where it is and what is in it, in counts and houses, no names; the
+    people are one click further, on the house pages, which log what they show."""
+    actor = request.user
+    building = selectors.building_access(actor=actor, id=building_id)
+    summary = selectors.building_summary(actor=actor, building=building)
+    return render(
+        request,
+        "registry/building_detail.html",
+        {"tab": "houses", "obj": building, "summary": summary, "map_url": map_url(building)},
+    )
 
 
 # -- create and edit ----------------------------------------------------------------------
@@ -414,6 +437,27 @@ def household_add_member(request, element_id: int):
             resident=resident,
             relation=form.cleaned_data["relation"],
         )
+    except ValidationError as exc:
+        return _household_page_with_error(request, household.id, "; ".join(exc.messages))
+    return redirect("registry:household_detail", element_id=household.id)
+
+
+@login_required
+@require_POST
+def household_remove_member(request, element_id: int, resident_id: int):
+    actor = request.user
+    household = selectors.household_access(actor=actor, id=element_id)
+    _require_manage(actor)
+    try:
+        resident = selectors.resident_access(actor=actor, id=resident_id)
+    except Http404:
+        resident = None
+    if resident is None or resident.is_archived:
+        return _household_page_with_error(
+            request, household.id, _("居民不存在或不在您的管辖范围内")
+        )
+    try:
+        services.household_remove_member(actor=actor, household=household, resident=resident)
     except ValidationError as exc:
         return _household_page_with_error(request, household.id, "; ".join(exc.messages))
     return redirect("registry:household_detail", element_id=household.id)
