@@ -127,8 +127,8 @@ def resident_card(request, resident_id: int):
 
 
 def _visible(access, actor, obj) -> bool:
-    """Whether the card may link to the person's household or house: department staff see a
-    linked person but not the grid's households and houses."""
+    """Whether the card may link to the person's household, house or building: department
+    staff see a linked person but not the grid's households, houses and buildings."""
     if obj is None:
         return False
     try:
@@ -163,6 +163,7 @@ def _card(request, resident, *, revealed: bool, error: str | None = None):
                 selectors.household_access, request.user, resident.household
             ),
             "house_link": _visible(selectors.house_access, request.user, resident.house),
+            "building_link": _visible(selectors.building_access, request.user, resident.building),
             "map_url": reverse("web:map")
             + (f"#grid={resident.grid_id}" if resident.grid_id else ""),
             "error": error,

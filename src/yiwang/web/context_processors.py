@@ -96,6 +96,8 @@ NAV: tuple[NavEntry, ...] = (
             ),
             "registry:household_set_head",
             "registry:household_add_member",
+            "registry:household_remove_member",
+            "registry:building_detail",
         ),
     ),
     NavEntry(
