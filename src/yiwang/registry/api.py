@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from django.http import FileResponse
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from . import selectors, services
@@ -100,7 +100,7 @@ def resident_list(request, query: Query[ResidentQuery]):
 def resident_create(request, payload: ResidentIn):
     resident = services.resident_create(actor=request.user, **payload.dict())
     resident = selectors.resident_access(actor=request.user, id=resident.id)
-    return 201, resident_masked(resident)
+    return Status(201, resident_masked(resident))
 
 
 @router.get("/residents/export")
@@ -186,8 +186,8 @@ def resident_import_job_start(
             actor=request.user, upload_file=file, source=source[:40], commit=commit
         )
     except ImportInputError as exc:
-        return 400, {"detail": {"file": [str(exc)]}}
-    return 202, import_job_progress(job)
+        return Status(400, {"detail": {"file": [str(exc)]}})
+    return Status(202, import_job_progress(job))
 
 
 @router.get("/residents/import-jobs/{int:job_id}")
@@ -208,8 +208,8 @@ def resident_import_job_cancel(request, job_id: int):
     try:
         job = import_job_cancel(actor=request.user, job=job)
     except ImportJobStateError as exc:
-        return 409, {"code": "conflict", "message": str(exc), "field": None}
-    return 200, import_job_progress(job)
+        return Status(409, {"code": "conflict", "message": str(exc), "field": None})
+    return Status(200, import_job_progress(job))
 
 
 # -- households, houses, places, organisations ----------------------------------------------
@@ -316,7 +316,7 @@ def element_list(
 def element_create(request, kind: str, payload: ElementIn):
     _model, create, _update, _archive, _name = _kind(kind)
     obj = create(actor=request.user, **payload.dict(exclude_unset=True))
-    return 201, element_out(obj)
+    return Status(201, element_out(obj))
 
 
 @router.get("/households/{int:element_id}/members", response=list[ResidentOut])
