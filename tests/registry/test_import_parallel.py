@@ -43,3 +43,17 @@ def test_parallel_reimport_of_xlsx_is_idempotent(tree, tmp_path):
     again = residents_import(actor=None, path=path, commit=True, parallel=True, batch_size=1)
     assert (first.created, again.created, again.updated, again.unchanged) == (3, 0, 0, 3)
     assert list(Resident.objects.order_by("id").values()) == snapshot
+
+
+def test_parallel_reports_an_unreadable_file_as_serial_does(tree, tmp_path):
+    """The reader process opens the file itself: a file it cannot read, or one without the
+    required columns, comes back as the one-process import reports it, and nothing is written."""
+    fake = tmp_path / "fake.xlsx"
+    fake.write_bytes(b"not a spreadsheet at all")
+    headless = write_csv(tmp_path / "headless.csv", [["张三", "男"]], header=["名字", "性别"])
+    for path in (fake, headless):
+        serial = residents_import(actor=None, path=path, parallel=False, commit=True)
+        parallel = residents_import(actor=None, path=path, parallel=True, commit=True)
+        assert serial.problems and outcome(parallel) == outcome(serial)
+        assert (parallel.encoding, parallel.columns) == (serial.encoding, serial.columns)
+    assert Resident.objects.count() == 0

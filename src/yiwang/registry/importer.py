@@ -24,7 +24,7 @@ import multiprocessing as mp
 import re
 import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +42,9 @@ from .models import AccessLog, AddressStatus, House, Household, ImportSource, Re
 from .privacy import access_log_write
 from .selectors import visible_grid_ids
 
-# Files of this many rows or more are read and checked in a second process.
+# Files of this size or more are read and checked in a second process (~10 k rows); imports
+# of this many rows or more are large (see `_sqlite_for_a_large_import`).
+PARALLEL_FROM_BYTES = 1 << 20
 PARALLEL_FROM = 20_000
 # Cleaned rows travel from the reader process to the writer pickled: plain strings (a birth
 # date as ISO text, a status without its enum class) unpickle several times faster than
@@ -431,9 +433,41 @@ def _cleaned(table, cols: dict, ctx: _Context, batch_size: int):
         yield batch, part
 
 
-def _clean_worker(send, table, cols, ctx, batch_size) -> None:
+def _read(path, expected: set, src, mapping, ctx: _Context, batch_size: int):
+    """Reads and checks a file: first (the header part, about how many rows follow), the part
+    holding the encoding, header row, columns and file notes, or why the file cannot be
+    imported (then nothing follows); then `_cleaned`'s batches."""
+    head = ImportReport()
     try:
-        for item in _cleaned(table, cols, ctx, batch_size):
+        table = read_table(path, expected_headers=expected)
+    except TableError as exc:
+        head.problems.append(RowProblem(0, "文件", str(exc)))
+        yield head, 0
+        return
+    head.encoding, head.header_row = table.encoding, table.header_row
+    head.file_notes.extend(table.notes)
+    cols = head.columns = _columns(table.headers, src, mapping)
+    if "name" not in cols.values() or not ({"id_number", "address"} & set(cols.values())):
+        found = "、".join(h for h in table.headers[:12] if h) or "(空)"
+        head.problems.append(
+            RowProblem(
+                table.header_row,
+                "表头",
+                f"未找到必需的列 姓名 和 身份证号/住址 (读到: {found});"
+                "若表头为乱码,请检查文件编码 (支持 UTF-8、GBK、GB18030) 或另存为 xlsx",
+            )
+        )
+        yield head, 0
+        return
+    if table.encoding not in ("xlsx", "utf-8", "utf-8-sig", "gb18030", "gbk", "ascii"):
+        head.file_notes.append(f"文件编码按 {table.encoding} 读取")
+    yield head, table.total_hint
+    yield from _cleaned(table, cols, ctx, batch_size)
+
+
+def _read_worker(send, args) -> None:
+    try:
+        for item in _read(*args):
             send.send(item)
         send.send(None)
     except BaseException as exc:  # noqa: BLE001 (any failure goes back to the parent)
@@ -442,14 +476,13 @@ def _clean_worker(send, table, cols, ctx, batch_size) -> None:
         send.close()
 
 
-def _cleaned_in_child(table, cols: dict, ctx: _Context, batch_size: int):
-    """`_cleaned`, run in a forked process one batch ahead of the caller (the pipe's buffer
-    holds it back from running further ahead)."""
+def _read_in_child(*args):
+    """`_read`, run in a forked process one batch ahead of the caller (the pipe's buffer
+    holds it back from running further ahead). The child opens the file itself: loading an
+    xlsx sheet is a quarter of a large import's work, and here it runs beside the writing."""
     fork = mp.get_context("fork")
     receive, send = fork.Pipe(duplex=False)
-    child = fork.Process(
-        target=_clean_worker, args=(send, table, cols, ctx, batch_size), daemon=True
-    )
+    child = fork.Process(target=_read_worker, args=(send, args), daemon=True)
     child.start()
     send.close()
     try:
@@ -471,24 +504,31 @@ def _cleaned_in_child(table, cols: dict, ctx: _Context, batch_size: int):
 
 
 @contextmanager
-def _checkpoints_apart(large: bool):
-    """SQLite copies its write-ahead log into the database file whenever the log passes 1,000
-    pages, at the commit that passed it: with a large import's batches that was at nearly
-    every commit, each copy writing the same index pages again. A large import lets the log
-    grow to ~128 MB between copies (this connection only; any connection's next commit after
-    the import copies what is left)."""
+def _sqlite_for_a_large_import(large: bool):
+    """This connection's SQLite settings for a large import, put back after it.
+    - The write-ahead log is copied into the database file whenever it passes 1,000 pages, at
+      the commit that passed it: with a large import's batches that was at nearly every
+      commit, each copy writing the same index pages again. Here the log grows to ~128 MB
+      between copies (any connection's next commit after the import copies what is left).
+    - The page cache: a million people's indexes are several times the 64 MB the settings
+      give every connection, and inserts at random places in them kept evicting the pages
+      the next batch needed. 512 MB for the importing connection only."""
     if not large or connection.vendor != "sqlite":
         yield
         return
+    settings = {"wal_autocheckpoint": 32768, "cache_size": -524288}
     with connection.cursor() as cur:
-        cur.execute("PRAGMA wal_autocheckpoint")
-        before = cur.fetchone()[0]
-        cur.execute("PRAGMA wal_autocheckpoint = 32768")
+        before = {}
+        for name, value in settings.items():
+            cur.execute(f"PRAGMA {name}")
+            before[name] = int(cur.fetchone()[0])
+            cur.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
         with connection.cursor() as cur:
-            cur.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
+            for name, value in before.items():
+                cur.execute(f"PRAGMA {name} = {value}")
 
 
 def _columns(headers: list[str], source: ImportSource | None, mapping: dict | None) -> dict:
@@ -517,45 +557,39 @@ def residents_import(
     """Checks (and with commit=True applies) a residents spreadsheet. See the module doc.
 
     `parallel` reads and checks the rows in a forked process while this one matches and
-    writes the batches before (on the second core); by default for files of PARALLEL_FROM rows
-    or more. The child only reads the file and works in memory: it never touches the
-    database, whose connections it shares with this process."""
+    writes the batches before (on the second core); by default for files of
+    PARALLEL_FROM_BYTES or more. The child only reads the file and works in memory: it never
+    touches the database, whose connections it shares with this process."""
     if actor is not None and not has_permission(actor, IMPORT_REGISTRY):
         raise PermissionDenied(IMPORT_REGISTRY)
     started = time.perf_counter()
     report = ImportReport(source=source)
     src = ImportSource.objects.filter(name=source).first()
     expected = set(COLUMNS) | set((src.column_map if src else {}) or {}) | set(mapping or {})
-    try:
-        table = read_table(path, expected_headers=expected)
-    except TableError as exc:
-        report.problems.append(RowProblem(0, "文件", str(exc)))
-        return report
-    report.encoding, report.header_row = table.encoding, table.header_row
-    report.file_notes.extend(table.notes)
-    cols = _columns(table.headers, src, mapping)
-    report.columns = cols
-    if "name" not in cols.values() or not ({"id_number", "address"} & set(cols.values())):
-        found = "、".join(h for h in table.headers[:12] if h) or "(空)"
-        report.problems.append(
-            RowProblem(
-                table.header_row,
-                "表头",
-                f"未找到必需的列 姓名 和 身份证号/住址 (读到: {found});"
-                "若表头为乱码,请检查文件编码 (支持 UTF-8、GBK、GB18030) 或另存为 xlsx",
-            )
-        )
-        return report
-    if table.encoding not in ("xlsx", "utf-8", "utf-8-sig", "gb18030", "gbk", "ascii"):
-        report.file_notes.append(f"文件编码按 {table.encoding} 读取")
+    # Before any fork: the child gets the address index and tag list without a database.
     ctx = _Context(actor, source, allow_unresolved)
-    if progress:
-        progress(0, table.total_hint)  # the file is read: the page can show how much there is
     if parallel is None:
-        parallel = table.total_hint >= PARALLEL_FROM and "fork" in mp.get_all_start_methods()
-    batches = _cleaned_in_child if parallel else _cleaned
-    with _checkpoints_apart(commit and table.total_hint >= PARALLEL_FROM):
-        for batch, part in batches(table, cols, ctx, batch_size):
+        parallel = (
+            Path(path).stat().st_size >= PARALLEL_FROM_BYTES
+            and "fork" in mp.get_all_start_methods()
+        )
+    read = _read_in_child if parallel else _read
+    stream = read(path, expected, src, mapping, ctx, batch_size)
+    head, total_hint = next(stream)
+    report.encoding, report.header_row, report.columns = (
+        head.encoding,
+        head.header_row,
+        head.columns,
+    )
+    report.file_notes.extend(head.file_notes)
+    if head.problems:
+        stream.close()
+        report.problems.extend(head.problems)
+        return report
+    if progress:
+        progress(0, total_hint)  # the file is open: the page can show how much there is
+    with _sqlite_for_a_large_import(commit and total_hint >= PARALLEL_FROM), closing(stream):
+        for batch, part in stream:
             report.total += part.total
             report.bad += part.bad
             report.problems.extend(part.problems)
@@ -563,7 +597,7 @@ def residents_import(
             if batch:
                 _apply(batch, ctx, report, commit)
             if progress:
-                progress(report.total, max(table.total_hint, report.total))
+                progress(report.total, max(total_hint, report.total))
     if progress:
         progress(report.total, report.total)
     if commit:
