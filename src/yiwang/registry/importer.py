@@ -713,17 +713,26 @@ def _houses_existing(keys: set[tuple]) -> dict[tuple, int]:
     with connection.cursor() as cur:
         for chunk in _in_chunks(sorted(keys), 3000, per=4):
             if connection.vendor == "postgresql":
-                values = "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+                # A probe per key, whatever the statistics say: during a large import into an
+                # empty registry they still say "no houses", and the planner hashed every
+                # house in the district for each batch instead.
+                sql = (
+                    "SELECT h.id, h.building_id, h.unit, h.room "  # noqa: S608
+                    "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(b, u, r) "
+                    "CROSS JOIN LATERAL (SELECT id, building_id, unit, room "
+                    f"FROM {table} WHERE building_id = k.b AND unit = k.u AND room = k.r "
+                    "AND archived_at IS NULL LIMIT 1) h"
+                )
                 params = [_pg_array(column) for column in zip(*chunk, strict=True)]
             else:
-                values = f"VALUES {_marks(len(chunk), '(%s, %s, %s)')}"
+                sql = (
+                    f"WITH k(b, u, r) AS (VALUES {_marks(len(chunk), '(%s, %s, %s)')}) "  # noqa: S608
+                    f"SELECT h.id, h.building_id, h.unit, h.room FROM k JOIN {table} h "
+                    "ON h.building_id = k.b AND h.unit = k.u AND h.room = k.r "
+                    "WHERE h.archived_at IS NULL AND h.building_id IS NOT NULL"
+                )
                 params = [v for key in chunk for v in key]
-            cur.execute(
-                f"WITH k(b, u, r) AS ({values}) SELECT h.id, h.building_id, h.unit, h.room "  # noqa: S608
-                f"FROM k JOIN {table} h ON h.building_id = k.b AND h.unit = k.u AND h.room = k.r "
-                "WHERE h.archived_at IS NULL AND h.building_id IS NOT NULL",
-                params,
-            )
+            cur.execute(sql, params)
             for hid, b, u, room in cur.fetchall():
                 houses[(b, u, room)] = hid
     return houses
