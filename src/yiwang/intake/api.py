@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 from pydantic import Field
@@ -193,10 +193,13 @@ def event_webhook(request, source: str):
         snapshot=snapshot,
     )
     status = 201 if result.created_case else 200
-    return status, {
-        "event_id": data.event_id,
-        "case_number": result.event.case.number,
-        "created_case": result.created_case,
-        "replayed": result.replayed,
-        "count": result.event.case.video_events.count(),
-    }
+    return Status(
+        status,
+        {
+            "event_id": data.event_id,
+            "case_number": result.event.case.number,
+            "created_case": result.created_case,
+            "replayed": result.replayed,
+            "count": result.event.case.video_events.count(),
+        },
+    )
