@@ -36,7 +36,7 @@ from .forms import (
     add_service_errors,
 )
 from .idcard import phone_mask
-from .models import House, Household, Organization, Place
+from .models import House, Household, Organization, Place, Resident
 from .privacy import resident_masked
 
 PAGE_SIZE = 50
@@ -391,6 +391,15 @@ def _household_page_with_error(request, household_id: int, error: str):
     return _detail(request, KINDS["households"], household_id, error=error, status=400)
 
 
+def _live_resident(actor, resident_id) -> Resident | None:
+    """The live resident the actor may see, or None (the household page then says so)."""
+    try:
+        resident = selectors.resident_access(actor=actor, id=resident_id)
+    except Http404:
+        return None
+    return None if resident.is_archived else resident
+
+
 @login_required
 @require_POST
 def household_set_head(request, element_id: int):
@@ -400,11 +409,8 @@ def household_set_head(request, element_id: int):
     form = SetHeadForm(request.POST)
     if not form.is_valid():
         return _household_page_with_error(request, household.id, _("请选择户主"))
-    try:
-        head = selectors.resident_access(actor=actor, id=form.cleaned_data["head"])
-    except Http404:
-        head = None
-    if head is None or head.household_id != household.id or head.is_archived:
+    head = _live_resident(actor, form.cleaned_data["head"])
+    if head is None or head.household_id != household.id:
         return _household_page_with_error(request, household.id, _("户主须为本户在册成员"))
     try:
         services.household_set_head(actor=actor, household=household, head=head)
@@ -422,11 +428,8 @@ def household_add_member(request, element_id: int):
     form = AddMemberForm(request.POST)
     if not form.is_valid():
         return _household_page_with_error(request, household.id, _("请填写居民编号"))
-    try:
-        resident = selectors.resident_access(actor=actor, id=form.cleaned_data["resident"])
-    except Http404:
-        resident = None
-    if resident is None or resident.is_archived:
+    resident = _live_resident(actor, form.cleaned_data["resident"])
+    if resident is None:
         return _household_page_with_error(
             request, household.id, _("居民不存在或不在您的管辖范围内")
         )
@@ -448,11 +451,8 @@ def household_remove_member(request, element_id: int, resident_id: int):
     actor = request.user
     household = selectors.household_access(actor=actor, id=element_id)
     _require_manage(actor)
-    try:
-        resident = selectors.resident_access(actor=actor, id=resident_id)
-    except Http404:
-        resident = None
-    if resident is None or resident.is_archived:
+    resident = _live_resident(actor, resident_id)
+    if resident is None:
         return _household_page_with_error(
             request, household.id, _("居民不存在或不在您的管辖范围内")
         )
