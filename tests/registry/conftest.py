@@ -1,4 +1,5 @@
-"""Registry fixtures: people in grid A1 and grid B1, and an auditor."""
+"""Registry fixtures: people in grid A1 and grid B1, an auditor, a district admin; and the
+import-job tests' helpers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from django.contrib.auth import get_user_model
 
 from yiwang.org.models import RoleKind
 from yiwang.org.services import role_grant
+from yiwang.registry import jobs
 from yiwang.registry.idcard import id_check_digit
+from yiwang.registry.models import ImportJob
 from yiwang.registry.services import resident_create
 
 
@@ -47,3 +50,20 @@ def person_b(tree):
         phones=["13900139000"],
         address="伊春路168号紫云台小区2号楼1单元301室",
     )
+
+
+@pytest.fixture
+def district_admin(tree):
+    user = get_user_model().objects.create_user(username="district_admin", password="pw")
+    role_grant(actor=None, user=user, kind=RoleKind.DISTRICT_ADMIN, node=tree.district)
+    return user
+
+
+def stored_files(var_dir) -> list:
+    """The uploads an import-job test left under its var directory."""
+    return sorted(var_dir.glob("*")) if var_dir.exists() else []
+
+
+def finished(job_id: int) -> ImportJob:
+    assert jobs.import_job_wait(job_id, timeout=60), "the import thread did not end"
+    return ImportJob.objects.get(id=job_id)

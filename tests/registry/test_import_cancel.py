@@ -13,16 +13,13 @@ import threading
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import login
-from tests.registry.conftest import make_id
-from yiwang.org.models import RoleKind
-from yiwang.org.services import role_grant
+from tests.registry.conftest import finished, make_id, stored_files
 from yiwang.registry import jobs
 from yiwang.registry.models import ImportJob, Resident
 
@@ -51,22 +48,6 @@ def var_dir(settings, tmp_path):
     """Uploads are kept under the var directory while their job runs: a private one here."""
     settings.VAR_DIR = tmp_path
     return tmp_path / "imports"
-
-
-def stored_files(var_dir) -> list:
-    return sorted(var_dir.glob("*")) if var_dir.exists() else []
-
-
-def finished(job_id: int) -> ImportJob:
-    assert jobs.import_job_wait(job_id, timeout=60), "the import thread did not end"
-    return ImportJob.objects.get(id=job_id)
-
-
-@pytest.fixture
-def district_admin(tree):
-    user = get_user_model().objects.create_user(username="district_admin", password="pw")
-    role_grant(actor=None, user=user, kind=RoleKind.DISTRICT_ADMIN, node=tree.district)
-    return user
 
 
 def queued_job(actor, var_dir, *, commit=True, **fields) -> ImportJob:

@@ -11,15 +11,12 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from tests.conftest import login
-from tests.registry.conftest import make_id
+from tests.registry.conftest import finished, make_id, stored_files
 from tests.web import conftest as web
-from yiwang.org.models import RoleKind
-from yiwang.org.services import role_grant
 from yiwang.registry import jobs
 from yiwang.registry.models import ImportJob, Resident
 
@@ -57,10 +54,6 @@ def var_dir(settings, tmp_path):
     return tmp_path / "imports"
 
 
-def stored_files(var_dir) -> list:
-    return sorted(var_dir.glob("*")) if var_dir.exists() else []
-
-
 def upload(client, file, *, commit: bool, source: str = "import"):
     data = {"file": file, "source": source}
     if commit:
@@ -73,18 +66,6 @@ def job_id_of(response) -> int:
     m = re.fullmatch(r"/registry/import/(\d+)/", response["Location"])
     assert m, response["Location"]
     return int(m.group(1))
-
-
-def finished(job_id: int) -> ImportJob:
-    assert jobs.import_job_wait(job_id, timeout=60), "the import thread did not end"
-    return ImportJob.objects.get(id=job_id)
-
-
-@pytest.fixture
-def district_admin(tree):
-    user = get_user_model().objects.create_user(username="district_admin", password="pw")
-    role_grant(actor=None, user=user, kind=RoleKind.DISTRICT_ADMIN, node=tree.district)
-    return user
 
 
 def test_commit_runs_in_the_background_and_shows_the_report(client, street_staff, var_dir):
