@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 _json = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -149,3 +150,101 @@ def update_rows(model, fields: list[str], rows: list) -> None:
             f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608 (names from _meta)
             [(*row[1:], row[0]) for row in rows],
         )
+
+
+def _upkeep_statements(model) -> dict[str, str]:
+    """What keeps the model's table up to date row by row, name → the statement that makes it,
+    as the migrations wrote it: its own indexes (indexed fields and Meta.indexes; not its
+    unique constraints) and, on PostgreSQL, its foreign keys (checked per row; SQLite's are
+    part of the table)."""
+    # Only its statement-making is used: entering the editor would change the connection.
+    editor = connection.schema_editor()
+    statements = editor._model_indexes_sql(model)
+    if connection.vendor == "postgresql":
+        for f in model._meta.local_fields:
+            if f.remote_field is not None and f.db_constraint:
+                statements.append(editor._create_fk_sql(model, f, "_fk_%(to_table)s_%(to_column)s"))
+    return {str(s.parts["name"]).strip('"'): str(s) for s in statements}
+
+
+def _upkeep_names(model) -> set[str]:
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = %s UNION ALL "
+                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                [table, table],
+            )
+        else:
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table]
+            )
+        return {row[0] for row in cur.fetchall()}
+
+
+def _settle(cur) -> None:
+    """Inside a caller's transaction on PostgreSQL, the deferred foreign-key checks of its
+    rows are still pending, and no index or key can be made or dropped over them: run them."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def upkeep_ensure(model) -> list[str]:
+    """Makes any of the model's indexes and foreign keys that is missing (after
+    `upkeep_deferred` was cut off by a killed process); returns their names."""
+    present = _upkeep_names(model)
+    missing = {n: sql for n, sql in _upkeep_statements(model).items() if n not in present}
+    if missing:
+        with connection.cursor() as cur:
+            _settle(cur)
+            if connection.vendor == "postgresql":
+                # Sorting a million keys in memory instead of in temporary files.
+                cur.execute("SET maintenance_work_mem = '256MB'")
+            for sql in missing.values():
+                cur.execute(sql)
+            if connection.vendor == "postgresql":
+                cur.execute("RESET maintenance_work_mem")
+    return sorted(missing)
+
+
+@contextmanager
+def upkeep_deferred(model, keep: Iterable[str] = ()) -> Iterator[Callable[[], None]]:
+    """Loading many rows into a table holding few: drops the model's secondary indexes and
+    (PostgreSQL) foreign keys, except `keep`, and makes them again once the block ends. An
+    index built over every key at once costs a fraction of updating it row by row, and a
+    foreign key added afterwards is checked by one join instead of one lookup per row. Unique
+    constraints always stay, so no duplicate can get in. Yields a function that makes them
+    earlier (for a caller that comes to need an index).
+
+    In between, other readers of the table get the same rows more slowly. Each statement
+    commits on its own unless the caller holds a transaction; a process killed inside the
+    block leaves them missing, and `upkeep_ensure` (run before each import) makes them."""
+    keep = set(keep)
+    present = _upkeep_names(model)
+    statements = _upkeep_statements(model)
+    dropped = [n for n in statements if n in present and n not in keep]
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    with connection.cursor() as cur:
+        _settle(cur)
+        for name in dropped:
+            if statements[name].startswith("ALTER TABLE"):
+                cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
+            else:
+                cur.execute(f"DROP INDEX {qn(name)}")
+
+    def make() -> None:
+        upkeep_ensure(model)
+
+    try:
+        yield make
+    except BaseException:
+        # A transaction that is to be rolled back takes the drops back with it; otherwise
+        # they are made now, or by the next import if even that fails.
+        if not connection.needs_rollback:
+            with suppress(DatabaseError):
+                make()
+        raise
+    make()

@@ -38,7 +38,14 @@ from yiwang.common.tables import TableError, read_table
 from yiwang.org.permissions import IMPORT_REGISTRY, has_permission
 from yiwang.search.bulk import insert_triggers_off, queue
 
-from .bulk import copy_row, insert_rows, row_converter, update_rows
+from .bulk import (
+    copy_row,
+    insert_rows,
+    row_converter,
+    update_rows,
+    upkeep_deferred,
+    upkeep_ensure,
+)
 from .idcard import IdError, id_parse, phones_parse
 from .models import AccessLog, AddressStatus, House, Household, ImportSource, Resident, Tag
 from .privacy import access_log_write
@@ -218,6 +225,7 @@ class _Context:
         self.givens: dict[tuple, tuple] = {}
         self.sources_json = _json([source])
         self.copy = connection.vendor == "postgresql"  # new residents go in by COPY
+        self.upkeep_now = None  # during a bulk load (`_bulk_load`)
         self.today = dt.date.today()
         # A building's standard address, written as the address base writes it, is that
         # building: most rows of an export need no parsing at all.
@@ -531,6 +539,29 @@ def _sqlite_for_a_large_import(large: bool):
                 cur.execute(f"PRAGMA {name} = {value}")
 
 
+@contextmanager
+def _bulk_load(on: bool, ctx: _Context):
+    """Residents and houses written without their secondary indexes (and on PostgreSQL their
+    foreign keys), made again at the end (`registry.bulk.upkeep_deferred`): into near-empty
+    tables, keeping eight indexes up to date row by row, and checking five foreign keys per
+    row, took most of an import's writing time. The ID number's unique index stays (matching
+    and uniqueness need it), and so does the small index of people known without one. A row
+    without an ID number is matched by name and birth date, so the first such row has the
+    residents' indexes made then (`_apply`)."""
+    if not on:
+        yield
+        return
+    with (
+        upkeep_deferred(House),  # looked up by its unique (building, unit, room) only
+        upkeep_deferred(Resident, keep=["resident_no_id_name_birth"]) as now,
+    ):
+        ctx.upkeep_now = now
+        try:
+            yield
+        finally:
+            ctx.upkeep_now = None
+
+
 def _columns(headers: list[str], source: ImportSource | None, mapping: dict | None) -> dict:
     saved = dict(source.column_map) if source else {}
     extra = {**saved, **(mapping or {})}
@@ -553,13 +584,18 @@ def residents_import(
     batch_size: int = 5000,
     progress=None,
     parallel: bool | None = None,
+    bulk: bool | None = None,
 ) -> ImportReport:
     """Checks (and with commit=True applies) a residents spreadsheet. See the module doc.
 
     `parallel` reads and checks the rows in a forked process while this one matches and
     writes the batches before (on the second core); by default for files of
     PARALLEL_FROM_BYTES or more. The child only reads the file and works in memory: it never
-    touches the database, whose connections it shares with this process."""
+    touches the database, whose connections it shares with this process.
+
+    `bulk` loads the rows with the residents' secondary indexes set aside and builds them at
+    the end (`_bulk_load`); by default for a commit of a large file holding at least as many
+    rows as the registry has residents, such as a district's first load."""
     if actor is not None and not has_permission(actor, IMPORT_REGISTRY):
         raise PermissionDenied(IMPORT_REGISTRY)
     started = time.perf_counter()
@@ -588,7 +624,17 @@ def residents_import(
         return report
     if progress:
         progress(0, total_hint)  # the file is open: the page can show how much there is
-    with _sqlite_for_a_large_import(commit and total_hint >= PARALLEL_FROM), closing(stream):
+    if commit:
+        for model in (Resident, House):  # after an import that was killed in its bulk load
+            upkeep_ensure(model)
+        if bulk is None:
+            bulk = total_hint >= PARALLEL_FROM and total_hint >= Resident.objects.count()
+    large = commit and total_hint >= PARALLEL_FROM
+    with (
+        _sqlite_for_a_large_import(large),
+        _bulk_load(commit and bool(bulk), ctx),
+        closing(stream),
+    ):
         for batch, part in stream:
             report.total += part.total
             report.bad += part.bad
@@ -781,6 +827,9 @@ def _existing(batch: list[dict]) -> dict:
 
 
 def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool) -> None:
+    if ctx.upkeep_now is not None and not all(r.get("id_number") for r in batch):
+        ctx.upkeep_now()
+        ctx.upkeep_now = None
     found = _existing(batch)
     if ctx.allowed is not None:
         kept = []

@@ -47,6 +47,16 @@ def queue(kind: str, ids: list[int]) -> None:
     if not ids:
         return
     with connection.cursor() as cur:
+        lo, hi = min(ids), max(ids)
+        if connection.vendor == "sqlite" and hi - lo + 1 == len(ids) == len(set(ids)):
+            # A run of consecutive ids (a bulk insert's): generated inside SQLite, where
+            # binding each id from Python took ten times as long.
+            cur.execute(
+                "WITH RECURSIVE run(i) AS (SELECT %s UNION ALL SELECT i + 1 FROM run WHERE i < %s) "
+                "INSERT INTO search_searchqueue (kind, ref_id) SELECT %s, i FROM run",
+                [lo, hi, kind],
+            )
+            return
         cur.executemany(
             "INSERT INTO search_searchqueue (kind, ref_id) VALUES (%s, %s)",
             [(kind, i) for i in ids],
