@@ -14,22 +14,26 @@ from yiwang.registry.services import resident_create
 SECONDARY = {"resident_name_birth", "resident_birth"}
 
 
-def indexes() -> dict[str, str]:
-    """The residents table's indexes (and on PostgreSQL its foreign keys) as the database holds
-    them: name → definition."""
+def indexes(table: str = "registry_resident") -> dict[str, str]:
+    """A table's indexes (and on PostgreSQL its foreign keys) as the database holds them:
+    name → definition."""
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'registry_resident' "
-                "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'registry_resident'::regclass AND contype = 'f'"
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s UNION ALL "
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f'",
+                [table, table],
             )
         else:
             cur.execute(
-                "SELECT name, sql FROM sqlite_master "
-                "WHERE type = 'index' AND tbl_name = 'registry_resident'"
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s",
+                [table],
             )
         return dict(cur.fetchall())
+
+
+TABLES = ["registry_resident", "registry_house", "registry_resident_tags"]
 
 
 def rows(n: int, start: int = 0):
@@ -43,11 +47,15 @@ def rows(n: int, start: int = 0):
 def test_a_bulk_load_builds_the_same_indexes_and_imports_the_same(tree, tmp_path):
     before = indexes()
     assert SECONDARY <= set(before)
+    others = {t: indexes(t) for t in TABLES}
+    assert all(others.values())
     during = []
 
     def progress(done, total):
         if 0 < done < total:
             during.append(set(indexes()))
+            assert not any("_fk_" in n for t in TABLES for n in indexes(t))  # PostgreSQL's
+            assert "house_room_unique" in indexes("registry_house")
 
     path = write_csv(tmp_path / "first.csv", rows(9))
     report = residents_import(
@@ -61,6 +69,7 @@ def test_a_bulk_load_builds_the_same_indexes_and_imports_the_same(tree, tmp_path
         assert "resident_no_id_name_birth" in names  # the importer's lookup needs it
         assert not any("_fk_" in n for n in names)  # PostgreSQL's: checked once at the end
     assert indexes() == before
+    assert {t: indexes(t) for t in TABLES} == others
     # The same file again, bulk or not: matched by ID number, nothing new.
     again = residents_import(actor=None, path=path, commit=True, batch_size=4, bulk=True)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 9)

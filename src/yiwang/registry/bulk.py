@@ -88,6 +88,16 @@ def _copy_any(value) -> str:
 def copy_row(values) -> str:
     """One row's values (database form) as COPY text, without the id."""
     conv = _COPY_VALUE.get
+    # Most text needs no escaping: join it as it is, and look for what would need it once
+    # in the whole line (each None is the one backslash of its \N).
+    line = "\t".join([v if type(v) is str else conv(type(v), _copy_any)(v) for v in values])
+    if (
+        line.count("\t") == len(values) - 1
+        and line.count("\\") == values.count(None)
+        and "\n" not in line
+        and "\r" not in line
+    ):
+        return line
     return "\t".join([conv(type(v), _copy_any)(v) for v in values])
 
 

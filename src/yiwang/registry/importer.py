@@ -25,10 +25,12 @@ import json
 import multiprocessing as mp
 import re
 import sqlite3
+import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, Queue
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
@@ -486,31 +488,50 @@ def _read_worker(send, args) -> None:
         send.close()
 
 
+# Batches the reader may run ahead of the writer: enough to carry it over a slow commit.
+READ_AHEAD = 4
+
+
 def _read_in_child(*args):
-    """`_read`, run in a forked process one batch ahead of the caller (the pipe's buffer
-    holds it back from running further ahead). The child opens the file itself: loading an
-    xlsx sheet is a quarter of a large import's work, and here it runs beside the writing."""
+    """`_read`, run in a forked process up to READ_AHEAD batches ahead of the caller. The
+    child opens the file itself: loading an xlsx sheet is a quarter of a large import's work,
+    and here it runs beside the writing. A thread of this process takes the batches off the
+    pipe as they come, so the child never waits for a batch to be written; it unpickles them
+    while the writer waits on the database."""
     fork = mp.get_context("fork")
     receive, send = fork.Pipe(duplex=False)
     child = fork.Process(target=_read_worker, args=(send, args), daemon=True)
     child.start()
     send.close()
-    try:
+    ahead: Queue = Queue(maxsize=READ_AHEAD)
+
+    def take() -> None:
         while True:
             try:
                 item = receive.recv()
-            except EOFError:
-                raise RuntimeError("import reader process ended early") from None
+            except (EOFError, OSError):
+                item = RuntimeError("import reader process ended early")
+            ahead.put(item)
+            if item is None or isinstance(item, BaseException):
+                return
+
+    taker = threading.Thread(target=take, name="import-reader", daemon=True)
+    taker.start()
+    try:
+        while True:
+            item = ahead.get()
             if item is None:
                 return
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
-        receive.close()
         if child.is_alive():
             child.kill()
-        child.join()
+        while taker.is_alive():  # it ends at the pipe's end; make room for its last put
+            with suppress(Empty):
+                ahead.get(timeout=0.1)
+        receive.close()
 
 
 @contextmanager
@@ -541,18 +562,19 @@ def _sqlite_for_a_large_import(large: bool):
 
 @contextmanager
 def _bulk_load(on: bool, ctx: _Context):
-    """Residents and houses written without their secondary indexes (and on PostgreSQL their
-    foreign keys), made again at the end (`registry.bulk.upkeep_deferred`): into near-empty
-    tables, keeping eight indexes up to date row by row, and checking five foreign keys per
-    row, took most of an import's writing time. The ID number's unique index stays (matching
-    and uniqueness need it), and so does the small index of people known without one. A row
-    without an ID number is matched by name and birth date, so the first such row has the
-    residents' indexes made then (`_apply`)."""
+    """Residents, houses and tag links written without their secondary indexes (and on
+    PostgreSQL their foreign keys), made again at the end (`registry.bulk.upkeep_deferred`):
+    into near-empty tables, keeping eight indexes up to date row by row, and checking five
+    foreign keys per row, took most of an import's writing time. The unique indexes stay
+    (matching and uniqueness need them), and so does the small index of people known without
+    an ID number. A row without one is matched by name and birth date, so the first such row
+    has the residents' indexes made then (`_apply`)."""
     if not on:
         yield
         return
     with (
         upkeep_deferred(House),  # looked up by its unique (building, unit, room) only
+        upkeep_deferred(Resident.tags.through),  # and so are the tag links
         upkeep_deferred(Resident, keep=["resident_no_id_name_birth"]) as now,
     ):
         ctx.upkeep_now = now
@@ -625,7 +647,8 @@ def residents_import(
     if progress:
         progress(0, total_hint)  # the file is open: the page can show how much there is
     if commit:
-        for model in (Resident, House):  # after an import that was killed in its bulk load
+        # After an import that was killed in its bulk load:
+        for model in (Resident, House, Resident.tags.through):
             upkeep_ensure(model)
         if bulk is None:
             bulk = total_hint >= PARALLEL_FROM and total_hint >= Resident.objects.count()
@@ -916,15 +939,16 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
     source = ctx.source
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     actor_id = actor.id if actor is not None else None
+    pg = connection.vendor == "postgresql"
     new_houses: dict = {}
+    house_tail = (RESOLVED, "", actor_id, stamp, stamp, "residential", "unknown", "", "")
+    if pg:  # the same for every house: its COPY text made once
+        house_tail = copy_row(house_tail)
     for r in creates + [u[0] for u in updates]:
         key = r.get("_house")
         if key and key not in houses and key not in new_houses:
-            new_houses[key] = (
-                key[0], key[1], key[2], r["grid_id"], r["address"], r["lat"], r["lng"],
-                AddressStatus.RESOLVED, "", actor_id, stamp, stamp, "residential", "unknown",
-                "", "",
-            )  # fmt: skip
+            where = (*key, r["grid_id"], r["address"], r["lat"], r["lng"])
+            new_houses[key] = f"{copy_row(where)}\t{house_tail}" if pg else where + house_tail
     if new_houses:
         ids = insert_rows(House, HOUSE_FIELDS, list(new_houses.values()))
         houses.update(zip(new_houses, ids, strict=True))
@@ -945,7 +969,6 @@ def _write(batch, creates, updates, houses, households, ctx) -> None:
     # New residents: the reader made each one's values; here they get their house, household
     # and which fields this source set ({field: source}), whose JSON depends only on which
     # fields a row gives, so it is made once per kind of row.
-    pg = connection.vendor == "postgresql"
     by_fields: dict[tuple, str] = {}
     tail = (actor_id, stamp, stamp)
     if pg:
