@@ -206,55 +206,102 @@ def upkeep_ensure(model) -> list[str]:
     `upkeep_deferred` was cut off by a killed process); returns their names."""
     present = _upkeep_names(model)
     missing = {n: sql for n, sql in _upkeep_statements(model).items() if n not in present}
-    if missing:
-        with connection.cursor() as cur:
-            _settle(cur)
-            if connection.vendor == "postgresql":
-                # Sorting a million keys in memory instead of in temporary files.
-                cur.execute("SET maintenance_work_mem = '256MB'")
-            for sql in missing.values():
+    if not missing:
+        return []
+    pg = connection.vendor == "postgresql"
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cur:
+        _settle(cur)
+        if pg:
+            # Sorting a million keys in memory instead of in temporary files.
+            cur.execute("SET maintenance_work_mem = '256MB'")
+        broken = []
+        for name, sql in missing.items():
+            if sql.startswith("ALTER TABLE"):
+                # Added unchecked, then checked by one join: should a row break it, the key
+                # still holds for new rows, the others are still made, and the error says.
+                cur.execute(f"{sql} NOT VALID")
+                try:
+                    quoted = connection.ops.quote_name(name)
+                    cur.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {quoted}")
+                except DatabaseError as exc:
+                    broken.append(exc)
+            else:
                 cur.execute(sql)
-            if connection.vendor == "postgresql":
+        if pg and not connection.needs_rollback:
+            with suppress(DatabaseError):
                 cur.execute("RESET maintenance_work_mem")
+        if broken:
+            raise broken[0]
     return sorted(missing)
 
 
-@contextmanager
-def upkeep_deferred(model, keep: Iterable[str] = ()) -> Iterator[Callable[[], None]]:
-    """Loading many rows into a table holding few: drops the model's secondary indexes and
-    (PostgreSQL) foreign keys, except `keep`, and makes them again once the block ends. An
-    index built over every key at once costs a fraction of updating it row by row, and a
-    foreign key added afterwards is checked by one join instead of one lookup per row. Unique
-    constraints always stay, so no duplicate can get in. Yields a function that makes them
-    earlier (for a caller that comes to need an index).
+def _sqlite_foreign_keys_off() -> bool:
+    """SQLite checks each inserted row's foreign keys; a connection can stop that between
+    transactions only. True if it stopped (the caller checks the tables afterwards)."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA foreign_keys")
+        if not cur.fetchone()[0]:
+            return False  # off already: whoever turned it off turns it on
+    return connection.disable_constraint_checking()
 
-    In between, other readers of the table get the same rows more slowly. Each statement
+
+@contextmanager
+def upkeep_deferred(*models, keep: Iterable[str] = ()) -> Iterator[Callable[[object], None]]:
+    """Loading many rows into tables holding few: drops the models' secondary indexes and
+    foreign keys, except the names in `keep`, and makes them again once the block ends. An
+    index built over every key at once costs a fraction of updating it row by row, and a
+    foreign key is then checked by one join instead of one lookup per row (on SQLite, whose
+    keys are part of the table, this connection stops checking them and checks the tables
+    at the end). Unique constraints always stay, so no duplicate can get in. Yields a
+    function that makes one model's earlier (for a caller that comes to need an index).
+
+    In between, other readers of the tables get the same rows more slowly. Each statement
     commits on its own unless the caller holds a transaction; a process killed inside the
     block leaves them missing, and `upkeep_ensure` (run before each import) makes them."""
     keep = set(keep)
-    present = _upkeep_names(model)
-    statements = _upkeep_statements(model)
-    dropped = [n for n in statements if n in present and n not in keep]
     qn = connection.ops.quote_name
-    table = qn(model._meta.db_table)
     with connection.cursor() as cur:
         _settle(cur)
-        for name in dropped:
-            if statements[name].startswith("ALTER TABLE"):
-                cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
-            else:
-                cur.execute(f"DROP INDEX {qn(name)}")
+        for model in models:
+            present = _upkeep_names(model)
+            table = qn(model._meta.db_table)
+            for name, sql in _upkeep_statements(model).items():
+                if name not in present or name in keep:
+                    continue
+                if sql.startswith("ALTER TABLE"):
+                    cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
+                else:
+                    cur.execute(f"DROP INDEX {qn(name)}")
+    unchecked = _sqlite_foreign_keys_off()
 
-    def make() -> None:
-        upkeep_ensure(model)
+    def finish() -> None:
+        # Every table gets its indexes and keys back even when one key finds a broken row.
+        errors = []
+        for model in models:
+            try:
+                upkeep_ensure(model)
+            except DatabaseError as exc:
+                errors.append(exc)
+        if errors:
+            if unchecked:
+                connection.enable_constraint_checking()
+            raise errors[0]
+        if unchecked:
+            connection.enable_constraint_checking()
+            connection.check_constraints(table_names=[m._meta.db_table for m in models])
 
     try:
-        yield make
+        yield upkeep_ensure
     except BaseException:
         # A transaction that is to be rolled back takes the drops back with it; otherwise
         # they are made now, or by the next import if even that fails.
         if not connection.needs_rollback:
             with suppress(DatabaseError):
-                make()
+                finish()
+        elif unchecked:
+            connection.enable_constraint_checking()
         raise
-    make()
+    finish()

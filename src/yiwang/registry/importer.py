@@ -572,12 +572,10 @@ def _bulk_load(on: bool, ctx: _Context):
     if not on:
         yield
         return
-    with (
-        upkeep_deferred(House),  # looked up by its unique (building, unit, room) only
-        upkeep_deferred(Resident.tags.through),  # and so are the tag links
-        upkeep_deferred(Resident, keep=["resident_no_id_name_birth"]) as now,
-    ):
-        ctx.upkeep_now = now
+    # Houses and tag links are looked up by their unique keys only.
+    models = (Resident, House, Resident.tags.through)
+    with upkeep_deferred(*models, keep=["resident_no_id_name_birth"]) as make:
+        ctx.upkeep_now = lambda: make(Resident)
         try:
             yield
         finally:
