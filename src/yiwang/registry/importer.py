@@ -532,6 +532,7 @@ def _read_in_child(*args):
             with suppress(Empty):
                 ahead.get(timeout=0.1)
         receive.close()
+        child.join()
 
 
 @contextmanager
@@ -613,9 +614,10 @@ def residents_import(
     PARALLEL_FROM_BYTES or more. The child only reads the file and works in memory: it never
     touches the database, whose connections it shares with this process.
 
-    `bulk` loads the rows with the residents' secondary indexes set aside and builds them at
-    the end (`_bulk_load`); by default for a commit of a large file holding at least as many
-    rows as the registry has residents, such as a district's first load."""
+    `bulk` writes the rows with the tables' secondary indexes and foreign-key checks set
+    aside, and makes them at the end (`_bulk_load`); by default for a commit of a large file
+    holding at least as many rows as the registry has residents, such as a district's first
+    load."""
     if actor is not None and not has_permission(actor, IMPORT_REGISTRY):
         raise PermissionDenied(IMPORT_REGISTRY)
     started = time.perf_counter()
@@ -824,9 +826,10 @@ def _existing(batch: list[dict]) -> dict:
     # partial index resident_no_id_name_birth); a row without one can be anybody of that name,
     # birth date and address.
     candidates: list[dict] = []
-    with_id = sorted({(r["name"], r["birth_date"]) for r in rest if r.get("id_number")})
-    if with_id and not _select_residents("r.id_number = '' LIMIT 1", []):
-        with_id = []  # nobody is known without an ID number: no need to ask one by one
+    with_id = []
+    # Unless nobody is known without an ID number: then there is no need to ask one by one.
+    if any(r.get("id_number") for r in rest) and _select_residents("r.id_number = '' LIMIT 1", []):
+        with_id = sorted({(r["name"], r["birth_date"]) for r in rest if r.get("id_number")})
     for chunk in _in_chunks(with_id, 2000):
         candidates += _select_residents("r.id_number = ''", [], pairs=chunk)
     no_id = [r for r in rest if not r.get("id_number")]
