@@ -29,6 +29,7 @@ import threading
 import time
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -138,7 +139,7 @@ RESIDENT_DEFAULTS = {
     "notes": "", "relation_to_head": "", "phones": "[]", "sources": "[]",
 }  # fmt: skip
 assert list(RESIDENT_DEFAULTS)[: len(CREATE_GIVEN)] == CREATE_GIVEN
-_DEFAULT_ITEMS = list(RESIDENT_DEFAULTS.items())
+_DEFAULT_FIELDS, _DEFAULT_VALUES = tuple(RESIDENT_DEFAULTS), tuple(RESIDENT_DEFAULTS.values())
 RESIDENT_COLUMNS = [
     *RESIDENT_DEFAULTS, "field_sources", "house_id", "household_id", "created_by", "created_at",
     "updated_at",
@@ -412,8 +413,11 @@ def _insert_values(r: dict, ctx: _Context) -> None:
     database form; COPY text on PostgreSQL), made in the reader process so the writer only
     adds what its lookups give; and which fields the row gives (`_given`)."""
     get = r.get
-    given = tuple([f for f in CREATE_GIVEN if (v := get(f)) is not None and v != ""])
-    values = [get(f, default) for f, default in _DEFAULT_ITEMS]
+    # map and compress loop in C: these two lines take a third less time than comprehensions.
+    values = list(map(get, _DEFAULT_FIELDS, _DEFAULT_VALUES))
+    given = tuple(
+        compress(CREATE_GIVEN, [v is not None and v != "" for v in map(get, CREATE_GIVEN)])
+    )
     phones = get("phones")
     if phones:
         given += ("phones",)
@@ -695,7 +699,10 @@ _PHONE_PLAIN = re.compile(r"[0-9+\- ]+")
 def _phones_json(phones: list[str]) -> str:
     """The JSON of a list of parsed phone numbers (digits, +, - and spaces: nothing to escape)
     without the encoder, which took a tenth of an import's writing time."""
-    if phones and all(_PHONE_PLAIN.fullmatch(p) for p in phones):
+    if len(phones) == 1:  # the common case, without a generator
+        if _PHONE_PLAIN.fullmatch(phones[0]):
+            return f'["{phones[0]}"]'
+    elif phones and all(_PHONE_PLAIN.fullmatch(p) for p in phones):
         return '["' + '", "'.join(phones) + '"]'
     return _json(phones)
 
