@@ -13,10 +13,13 @@ instances; a building's standard address looked up in a dictionary, any other ad
 once per distinct building part; matching with a few indexed queries per batch (raw SQL: the
 ORM takes longer to compile a 5,000-value IN than the database takes to answer it); writing
 plain tuples (executemany on SQLite, COPY on PostgreSQL); for large files, opening, reading,
-checking and building each new resident's values in a forked process while this one matches
-and writes; on SQLite, queueing a batch for search in one statement instead of a trigger call
-per row (search.bulk), and fewer copies of the write-ahead log. What is left is mostly the
-database's own work per row: indexes and foreign-key checks, which grow with the tables."""
+checking and building each new resident's values in a forked process, up to a few batches
+ahead, while this one matches and writes; on SQLite, queueing a batch for search in one
+statement instead of a trigger call per row (search.bulk), and fewer copies of the write-ahead
+log. A large load into a near-empty registry (a district's first) sets the tables' secondary
+indexes and per-row foreign-key checks aside and makes them once at the end (`_bulk_load`).
+What is left is the reading and checking of each row, and the database's own work per row;
+an xlsx sheet is loaded whole before its first row can be checked."""
 
 from __future__ import annotations
 
