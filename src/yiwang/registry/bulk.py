@@ -134,7 +134,12 @@ def insert_rows(model, fields: list[str], rows: list) -> list[int]:
             )
             ids = [r[0] for r in cur.fetchall()]
             cols = ", ".join(qn(c) for c in ["id", *columns])
-            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            # The driver's own cursor, whose errors Django would not otherwise translate: a
+            # duplicate must reach the caller as IntegrityError, as it does on SQLite.
+            with (
+                connection.wrap_database_errors,
+                cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
+            ):
                 copy.write(copy_text(ids, rows))
             return ids
         # SQLite: the transaction holds the database's only write lock from its first write,
