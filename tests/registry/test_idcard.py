@@ -62,6 +62,21 @@ def test_wrong_length():
         id_parse("3702031980")
 
 
+def test_digits_of_other_scripts_and_letters_are_refused_by_name():
+    # Arabic-Indic digits are digits to Python's \d, but no ID number is written in them.
+    arabic = "".join(chr(0x0660 + int(c)) for c in make_id())
+    for text in (arabic, make_id()[:10] + "A" + make_id()[11:]):
+        with pytest.raises(IdError, match="只能由数字和末位的 X 组成"):
+            id_parse(text)
+
+
+def test_full_width_and_spaced_numbers_are_cleaned():
+    number = make_id("19800101", "123")
+    full_width = "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in number)
+    assert id_parse(full_width).number == number
+    assert id_parse(f"{number[:6]} {number[6:14]}-{number[14:]}").number == number
+
+
 def test_masks():
     assert id_mask("370203198001011234") == "3702**********1234"
     assert phone_mask("13812345678") == "138****5678"
