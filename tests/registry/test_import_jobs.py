@@ -351,7 +351,8 @@ def big_csv(rows: int) -> bytes:
 
 @pytest.mark.browser
 def test_the_page_shows_the_bar_then_the_report(browser, live_server, street_staff, artifacts):
-    rows = 30_000
+    # Enough rows that the job outlasts a few of the page's one-second progress checks.
+    rows = 60_000
     context = browser.new_context(locale="zh-CN", base_url=live_server.url)
     context.set_default_timeout(60_000)
     page = context.new_page()

@@ -57,3 +57,40 @@ def test_names_that_need_quoting_are_matched_too(tree, tmp_path):
     assert sorted(Resident.objects.values_list("name", flat=True)) == sorted(
         n.replace(" ", "") for n in names
     )
+
+
+def test_an_import_into_an_empty_registry_still_matches_someone_added_meanwhile(tree, tmp_path):
+    """Into an empty registry nobody is looked up by ID number and houses are remembered, not
+    asked for; someone (or a room) added while the import runs is still matched, not
+    duplicated, and the batch that meets them is written whole."""
+    from yiwang.org.models import Building
+    from yiwang.registry.models import House
+
+    room = "伊春路168号紫云台小区2号楼1单元301室"
+    header = ["姓名", "身份证号", "住址"]
+    data = [[f"居民{i}", make_id("19500601", f"{i:03d}"), room] for i in range(1, 7)]
+    path = write_csv(tmp_path / "a.csv", data, header=header)
+    added = {}
+
+    def progress(done, total):
+        if done == 2 and not added:  # after the first batch: someone enters row 5 by hand
+            building = Building.objects.get(id=Resident.objects.get(name="居民1").building_id)
+            house = House.objects.get()
+            added["person"] = Resident.objects.create(
+                name="居民5", id_number=data[4][1], building=building, house=house
+            )
+            # and a second room of the same building, which row 6 then names
+            added["house"] = House.objects.create(building=building, unit="1", room="302")
+
+    data[5][2] = room.replace("301", "302")
+    path = write_csv(tmp_path / "a.csv", data, header=header)
+    report = residents_import(
+        actor=None, path=path, commit=True, batch_size=2, parallel=False, progress=progress
+    )
+    assert (report.created, report.updated, report.bad) == (5, 1, 0), report.problems
+    assert Resident.objects.count() == 6
+    assert Resident.objects.get(name="居民5").id == added["person"].id
+    assert Resident.objects.get(name="居民6").house_id == added["house"].id
+    assert House.objects.count() == 2
+    again = residents_import(actor=None, path=path, commit=True, batch_size=2)
+    assert (again.created, again.unchanged) == (0, 6), again.problems

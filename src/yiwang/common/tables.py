@@ -22,7 +22,8 @@ class TableError(ValueError):
 class Table:
     headers: list[str]
     header_row: int  # 1-based row number of the header line in the file
-    rows: Iterator[tuple[int, dict[str, str]]]  # (row number, {header: text})
+    # (row number, texts in the headers' order; a short row has fewer), blank rows left out.
+    cells: Iterator[tuple[int, list[str]]]
     encoding: str = ""
     # About how many data rows follow (for progress bars); 0 when unknown.
     total_hint: int = 0
@@ -31,6 +32,13 @@ class Table:
     cell_issues: dict[tuple[int, str], str] = field(default_factory=dict)
     # What the reader normalised on its own (merged cells filled), for the report.
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(row number, {header: text})."""
+        headers = self.headers
+        for number, texts in self.cells:
+            yield number, dict(zip(headers, texts, strict=False))
 
 
 def _detect_encoding(raw: bytes) -> str:
@@ -137,10 +145,10 @@ def _read_csv(path: Path, expected: set[str]) -> Table:
                 number += 1
                 texts = [c.strip() for c in cells]
                 if any(texts):
-                    yield number, dict(zip(headers, texts, strict=False))
+                    yield number, texts
 
     return Table(
-        headers=headers, header_row=h + 1, rows=rows(), encoding=encoding, total_hint=total_hint
+        headers=headers, header_row=h + 1, cells=rows(), encoding=encoding, total_hint=total_hint
     )
 
 
@@ -263,7 +271,7 @@ def _read_xlsx(path: Path, expected: set[str]) -> Table:
     table = Table(
         headers=headers,
         header_row=h + 1,
-        rows=iter(()),
+        cells=iter(()),
         encoding="xlsx",
         total_hint=max((ws.end[0] + 1 if ws.end else 0) - h - 1, 0),
     )
@@ -299,9 +307,9 @@ def _read_xlsx(path: Path, expected: set[str]) -> Table:
                 number += 1
                 texts = [c.strip() if type(c) is str else _clean(c) for c in patch(number, cells)]
                 if any(texts):
-                    yield number, dict(zip(headers, texts, strict=False))
+                    yield number, texts
         finally:
             wb.close()
 
-    table.rows = rows()
+    table.cells = rows()
     return table

@@ -37,7 +37,7 @@ from pathlib import Path
 from queue import Empty, Queue
 
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from yiwang.common.tables import TableError, read_table
@@ -232,6 +232,13 @@ class _Context:
         self.sources_json = _json([source])
         self.copy = connection.vendor == "postgresql"  # new residents go in by COPY
         self.upkeep_now = None  # during a bulk load (`_bulk_load`)
+        # An import into a registry that held nobody when it began (a district's first
+        # load) has nobody to match by ID number; one into a registry without houses finds
+        # its houses among those it made, kept here by (building, unit, room) instead of
+        # asked of the database. Both hold until a batch meets someone or a house added
+        # meanwhile (`_apply`).
+        self.began_empty = False
+        self.houses_made: dict[tuple, int] | None = None
         self.today = dt.date.today()
         # A building's standard address, written as the address base writes it, is that
         # building: most rows of an export need no parsing at all.
@@ -278,9 +285,8 @@ def _date(text: str) -> dt.date:
         raise ValueError(f"出生日期 {text} 不存在") from None
 
 
-def _clean_row(number: int, raw: dict, cols: dict, ctx: _Context, issues, report) -> dict:
-    """One row to field values, or _Skip after recording its problems."""
-    v = {f: raw.get(h, "") for h, f in cols.items()}
+def _clean_row(number: int, v: dict, cols: dict, ctx: _Context, issues, report) -> dict:
+    """One row's texts by field to field values, or _Skip after recording its problems."""
     problems: list[RowProblem] = []
     notes: list[RowProblem] = []
 
@@ -439,10 +445,13 @@ def _cleaned(table, cols: dict, ctx: _Context, batch_size: int):
     issues = table.cell_issues
     part = ImportReport()
     batch: list[dict] = []
-    for number, raw in table.rows:
+    # Each cell straight to its field: columns not imported all go to "", which no field reads.
+    fields = [cols.get(h, "") for h in table.headers]
+    for number, texts in table.cells:
         part.total += 1
         try:
-            batch.append(_clean_row(number, raw, cols, ctx, issues, part))
+            v = dict(zip(fields, texts, strict=False))  # a short row gives fewer fields
+            batch.append(_clean_row(number, v, cols, ctx, issues, part))
         except _Skip:
             part.bad += 1
         if len(batch) >= batch_size:
@@ -633,6 +642,8 @@ def residents_import(
     expected = set(COLUMNS) | set((src.column_map if src else {}) or {}) | set(mapping or {})
     # Before any fork: the child gets the address index and tag list without a database.
     ctx = _Context(actor, source, allow_unresolved)
+    ctx.began_empty = not Resident.objects.exists()
+    ctx.houses_made = None if House.objects.exists() else {}
     if parallel is None:
         parallel = (
             Path(path).stat().st_size >= PARALLEL_FROM_BYTES
@@ -784,9 +795,12 @@ def _pg_array(values) -> str | list:
     return list(values)
 
 
-def _houses_existing(keys: set[tuple]) -> dict[tuple, int]:
+def _houses_existing(keys: set[tuple], ctx: _Context) -> dict[tuple, int]:
     """Live houses by (building, unit, room), each key one probe of house_room_unique: asking
     by building alone read every room of a thousand buildings to find a few."""
+    made = ctx.houses_made
+    if made is not None:
+        return {k: made[k] for k in keys if k in made}
     houses: dict = {}
     if not keys:
         return houses
@@ -819,12 +833,14 @@ def _houses_existing(keys: set[tuple]) -> dict[tuple, int]:
     return houses
 
 
-def _existing(batch: list[dict]) -> dict:
+def _existing(batch: list[dict], ctx: _Context) -> dict:
     """Existing active residents for a batch: by ID number, then by name + birth + address for
     rows without a match (a person first known without an ID number). A handful of indexed
     queries per batch, never one per row."""
     found: dict = {}
-    ids = [r["id_number"] for r in batch if r.get("id_number")]
+    # Into a registry that began empty, an ID number is new: the file names each once
+    # (ctx.seen), and anyone added meanwhile is stopped by the unique index (see `_apply`).
+    ids = [] if ctx.began_empty else [r["id_number"] for r in batch if r.get("id_number")]
     for chunk in _in_chunks(ids):
         # The partial unique index's condition, as written there, lets SQLite use it.
         test, params = _in("r.id_number", chunk)
@@ -864,21 +880,68 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
     if ctx.upkeep_now is not None and not all(r.get("id_number") for r in batch):
         ctx.upkeep_now()
         ctx.upkeep_now = None
-    found = _existing(batch)
+    while True:
+        trusting = ctx.began_empty or ctx.houses_made is not None
+        batch_kept, refused, unchanged, creates, updates, houses, households = _match(batch, ctx)
+        if not commit:
+            break
+        try:
+            with transaction.atomic():
+                _write(batch_kept, creates, updates, houses, households, ctx)
+        except IntegrityError as exc:
+            if trusting:
+                # Someone was added while this import ran (the same ID number, or a house of
+                # the same room): from here on the batches are matched as usual.
+                ctx.began_empty, ctx.houses_made = False, None
+                for r in batch:
+                    r.pop("_id", None)
+                    r.pop("_new_tags", None)
+                continue
+            _failed(batch_kept, report, refused, exc)
+            return
+        except DatabaseError as exc:
+            _failed(batch_kept, report, refused, exc)
+            return
+        if ctx.houses_made is not None:
+            ctx.houses_made.update(houses)
+        break
+    report.problems.extend(refused)
+    report.bad += len(refused)
+    report.unchanged += unchanged
+    report.good += len(batch_kept)
+    report.created += len(creates)
+    report.updated += len(updates)
+
+
+def _failed(batch: list[dict], report: ImportReport, refused: list, exc: Exception) -> None:
+    rows = [r["_row"] for r in batch]
+    report.problems.extend(refused)
+    report.bad += len(refused) + len(batch)
+    if rows:
+        report.problems.append(
+            RowProblem(min(rows), "批次", f"第 {min(rows)}–{max(rows)} 行写入失败,未写入: {exc}")
+        )
+
+
+def _match(batch: list[dict], ctx: _Context) -> tuple:
+    """What a batch would do: (the rows kept, the rows refused as problems, how many are
+    unchanged, the creates, the updates (row, match, changed fields, new values), the houses
+    and households the rows point at). Reads only."""
+    found = _existing(batch, ctx)
+    refused = []
     if ctx.allowed is not None:
         kept = []
         for r in batch:
             hit = found.get(r.get("id_number")) or found.get(id(r))
             if hit is not None and hit["grid_id"] not in ctx.allowed and hit["grid_id"] is not None:
-                report.problems.append(
+                refused.append(
                     RowProblem(r["_row"], "身份证号", "该人员登记在您的管辖范围之外,不能由您更新")
                 )
-                report.bad += 1
             else:
                 kept.append(r)
         batch = kept
     # Houses and households the rows point at.
-    houses = _houses_existing({r["_house"] for r in batch if r.get("_house")})
+    houses = _houses_existing({r["_house"] for r in batch if r.get("_house")}, ctx)
     numbers = {r["household_number"] for r in batch if r.get("household_number")}
     households = dict(
         Household.objects.filter(number__in=sorted(numbers), archived_at=None).values_list(
@@ -896,6 +959,7 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
 
     creates: list[dict] = []
     updates: list[tuple[dict, dict, list[str], dict]] = []
+    unchanged = 0
     for r in batch:
         hit = found.get(r.get("id_number")) or found.get(id(r))
         if hit is None:
@@ -922,27 +986,10 @@ def _apply(batch: list[dict], ctx: _Context, report: ImportReport, commit: bool)
             new["house_id"] = houses[r["_house"]]
             changed.append("house_id")
         if not changed and ctx.source in (hit["sources"] or []):
-            report.unchanged += 1
+            unchanged += 1
             continue
         updates.append((r, hit, changed, new))
-    report.good += len(batch)
-    if not commit:
-        report.created += len(creates)
-        report.updated += len(updates)
-        return
-    try:
-        with transaction.atomic():
-            _write(batch, creates, updates, houses, households, ctx)
-    except DatabaseError as exc:
-        rows = [r["_row"] for r in batch]
-        report.problems.append(
-            RowProblem(min(rows), "批次", f"第 {min(rows)}–{max(rows)} 行写入失败,未写入: {exc}")
-        )
-        report.bad += len(batch)
-        report.good -= len(batch)
-        return
-    report.created += len(creates)
-    report.updated += len(updates)
+    return batch, refused, unchanged, creates, updates, houses, households
 
 
 def _write(batch, creates, updates, houses, households, ctx) -> None:
