@@ -6,12 +6,17 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import os
+import pickle
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_BYTES = 200 * 1024 * 1024
+# An xlsx this large is searched for formulas beside its loading, when the caller allows.
+ASIDE_FROM_BYTES = 1 << 20
 
 
 class TableError(ValueError):
@@ -83,8 +88,10 @@ def _find_header(lines: list[list[str]], expected: set[str]) -> int:
 
 
 def read_table(
-    path: str | Path, *, expected_headers: set[str], max_bytes: int = MAX_BYTES
+    path: str | Path, *, expected_headers: set[str], max_bytes: int = MAX_BYTES, aside=False
 ) -> Table:
+    """`aside`: the caller is the only thread of its process, and a second core may do part of
+    the opening in a forked process (an xlsx sheet's search for formulas)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -96,7 +103,7 @@ def read_table(
         )
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, expected_headers)
+        return _read_xlsx(path, expected_headers, aside)
     if suffix in (".csv", ".txt"):
         return _read_csv(path, expected_headers)
     if suffix == ".xls":
@@ -223,27 +230,70 @@ def _formulas_without_value(path: Path, sheet_name: str) -> set[tuple[int, int]]
     return no_value
 
 
-def _read_xlsx(path: Path, expected: set[str]) -> Table:
+def _forked(fn, *args) -> Callable[[], object]:
+    """Starts fn(*args) in a forked process, beside the caller's own work; the function
+    returned waits for it and gives its result, or raises what it raised. Only for a caller
+    that is the only thread of its process: a fork copies no other thread, nor a lock one held."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        try:
+            os.close(read)
+            try:
+                out = (True, fn(*args))
+            except BaseException as exc:  # noqa: BLE001 (it goes back to the parent)
+                out = (False, exc)
+            with os.fdopen(write, "wb") as f:
+                pickle.dump(out, f)
+        finally:
+            os._exit(0)
+    os.close(write)
+
+    def result():
+        try:
+            with os.fdopen(read, "rb") as f:
+                ok, value = pickle.load(f)
+        except EOFError:
+            ok, value = False, OSError("the process searching the sheet ended early")
+        finally:
+            os.waitpid(pid, 0)
+        if not ok:
+            raise value
+        return value
+
+    return result
+
+
+def _read_xlsx(path: Path, expected: set[str], aside: bool = False) -> Table:
     """The first worksheet, through calamine (Rust): a tenth of openpyxl's time per row. Merged
-    ranges are filled from their first cell; formulas without a cached result are reported."""
+    ranges are filled from their first cell; formulas without a cached result are reported.
+    With `aside`, a large sheet is searched for formulas in a forked process while calamine
+    loads it (each takes a core: a tenth of a second per 10 k rows for the search)."""
     import zipfile
 
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
+    formulas = None
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = [m.name for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
         if not names:
             raise TableError("xlsx 文件中没有工作表")
+        if aside and path.stat().st_size >= ASIDE_FROM_BYTES and hasattr(os, "fork"):
+            formulas = _forked(_formulas_without_value, path, names[0])
         ws = wb.get_sheet_by_name(names[0])
     except TableError:
         raise
     except Exception:  # noqa: BLE001 (calamine raises its own errors, and zip and IO ones)
         raise TableError(_INVALID) from None
-    try:
-        no_value = _formulas_without_value(path, names[0])
-    except (KeyError, OSError, zipfile.BadZipFile):
+    finally:
         no_value = set()
+        if formulas is not None:
+            with suppress(KeyError, OSError, zipfile.BadZipFile):
+                no_value = formulas()
+    if formulas is None:
+        with suppress(KeyError, OSError, zipfile.BadZipFile):
+            no_value = _formulas_without_value(path, names[0])
     # Merged cells: every cell of the range takes the top-left value (a household's address
     # merged down its members' rows means that address for each of them). Rows 1-based,
     # columns 0-based, as the rows below are numbered.

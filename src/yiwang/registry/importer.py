@@ -66,6 +66,9 @@ PARALLEL_FROM = 20_000
 # date objects and enum members, and are what both databases take.
 RESOLVED, NEEDS_ADDRESS = str(AddressStatus.RESOLVED.value), str(AddressStatus.NEEDS_ADDRESS.value)
 
+# The first batch is small, so that the writer starts sooner.
+FIRST_BATCH = 1000
+
 # Header → field. The first header listed for a field is the one exports write.
 COLUMNS = {
     "姓名": "name",
@@ -447,6 +450,7 @@ def _cleaned(table, cols: dict, ctx: _Context, batch_size: int):
     batch: list[dict] = []
     # Each cell straight to its field: columns not imported all go to "", which no field reads.
     fields = [cols.get(h, "") for h in table.headers]
+    size = min(batch_size, FIRST_BATCH)
     for number, texts in table.cells:
         part.total += 1
         try:
@@ -454,20 +458,20 @@ def _cleaned(table, cols: dict, ctx: _Context, batch_size: int):
             batch.append(_clean_row(number, v, cols, ctx, issues, part))
         except _Skip:
             part.bad += 1
-        if len(batch) >= batch_size:
+        if len(batch) >= size:
             yield batch, part
-            part, batch = ImportReport(), []
+            part, batch, size = ImportReport(), [], batch_size
     if batch or part.total:
         yield batch, part
 
 
-def _read(path, expected: set, src, mapping, ctx: _Context, batch_size: int):
+def _read(path, expected: set, src, mapping, ctx: _Context, batch_size: int, aside=False):
     """Reads and checks a file: first (the header part, about how many rows follow), the part
     holding the encoding, header row, columns and file notes, or why the file cannot be
-    imported (then nothing follows); then `_cleaned`'s batches."""
+    imported (then nothing follows); then `_cleaned`'s batches. `aside`: as read_table's."""
     head = ImportReport()
     try:
-        table = read_table(path, expected_headers=expected)
+        table = read_table(path, expected_headers=expected, aside=aside)
     except TableError as exc:
         head.problems.append(RowProblem(0, "文件", str(exc)))
         yield head, 0
@@ -495,7 +499,7 @@ def _read(path, expected: set, src, mapping, ctx: _Context, batch_size: int):
 
 def _read_worker(send, args) -> None:
     try:
-        for item in _read(*args):
+        for item in _read(*args, aside=True):  # this process has no other thread
             send.send(item)
         send.send(None)
     except BaseException as exc:  # noqa: BLE001 (any failure goes back to the parent)
