@@ -50,3 +50,37 @@ def test_plain_text_goes_through_as_it_is():
     row = ["张三", None, 3, 1.5, True, "铁山路22号", ""]
     assert copy_row(row) == "张三\t\\N\t3\t1.5\tt\t铁山路22号\t"
     assert copy_row(["a\\Nb", None]) == "a\\\\Nb\t\\N"
+
+
+texts = st.text(alphabet=st.sampled_from("ab张三\t\n\r\\N 1"))
+optional_text = st.one_of(texts, st.none())
+ids = st.one_of(st.none(), st.integers(min_value=1, max_value=2**40))
+coords = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False))
+
+
+@given(
+    st.lists(texts, min_size=20, max_size=20),
+    optional_text,
+    ids,
+    ids,
+    coords,
+    coords,
+    st.booleans(),
+)
+def test_a_new_residents_line_is_copy_rows(row, birth, building, grid, lat, lng, party):
+    """The importer's own line maker for a resident (types in known places) writes what
+    copy_row writes, for any text, including a None where text was expected."""
+    from yiwang.registry.importer import _copy_resident
+
+    row[2], row[5], row[6], row[7], row[8], row[14] = birth, building, grid, lat, lng, party
+    assert _copy_resident(list(row)) == copy_row(row)
+    row[11] = None
+    assert _copy_resident(list(row)) == copy_row(row)
+
+
+@given(st.integers(min_value=1), texts, texts, ids, texts, coords, coords)
+def test_a_new_houses_place_is_copy_rows(building, unit, room, grid, address, lat, lng):
+    from yiwang.registry.importer import _copy_where
+
+    where = (building, unit, room, grid, address, lat, lng)
+    assert _copy_where(where) == copy_row(where)
