@@ -17,9 +17,12 @@ checking and building each new resident's values in a forked process, up to a fe
 ahead, while this one matches and writes; on SQLite, queueing a batch for search in one
 statement instead of a trigger call per row (search.bulk), and fewer copies of the write-ahead
 log. A large load into a near-empty registry (a district's first) sets the tables' secondary
-indexes and per-row foreign-key checks aside and makes them once at the end (`_bulk_load`).
-What is left is the reading and checking of each row, and the database's own work per row;
-an xlsx sheet is loaded whole before its first row can be checked."""
+indexes, per-row foreign-key checks and (on PostgreSQL) search triggers aside and makes them
+once at the end (`_bulk_load`); into an empty one, nobody is looked up by ID number and the
+houses it makes are remembered instead of asked for (`_Context.began_empty`), until a batch
+meets someone added meanwhile. What is left is the reading and checking of each row, and the
+database's own work per row; an xlsx sheet is loaded whole before its first row can be
+checked."""
 
 from __future__ import annotations
 
