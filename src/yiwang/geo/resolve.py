@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 
@@ -117,6 +118,22 @@ class AddressIndex:
             self.by_road[b.road][b.grid_id] += 1
         self.known_roads = frozenset(self.road_alias)
         self.known_compounds = frozenset(self.compound_alias)
+
+    @cached_property
+    def by_standard_address(self) -> dict[str, _B]:
+        """Each building by its standard address (`_B.address`), the text the address base
+        writes for it, which needs no parsing; a text two buildings share names neither."""
+        out: dict[str, _B] = {}
+        repeated = set()
+        for bucket in self.by_doorplate.values():
+            for b in bucket:
+                text = b.address
+                if text in out:
+                    repeated.add(text)
+                out[text] = b
+        for text in repeated:
+            del out[text]
+        return out
 
     # -- answers -------------------------------------------------------------------------
     def _grid_fields(self, grid_id: int) -> dict:

@@ -251,17 +251,9 @@ class _Context:
         self.houses_made: dict[tuple, int] | None = None
         self.today = dt.date.today()
         # A building's standard address, written as the address base writes it, is that
-        # building: most rows of an export need no parsing at all.
-        self.standard: dict[str, tuple] = {}
-        repeated = set()
-        for bucket in self.index.by_doorplate.values():
-            for b in bucket:
-                text = b.address
-                if text in self.standard:
-                    repeated.add(text)
-                self.standard[text] = (b.grid_id, b.id, b.lat, b.lng, "", "", "已定位到楼栋")
-        for text in repeated:
-            del self.standard[text]
+        # building: most rows of an export need no parsing at all. (Made once per address
+        # index, before any fork.)
+        self.standard = self.index.by_standard_address
 
     def locate(self, text: str) -> tuple:
         """(grid_id, building_id, lat, lng, unit, room, message), cached by the building part
@@ -274,11 +266,15 @@ class _Context:
                 base, unit, room = m.group(4), m.group(5), m.group(6)
         else:
             base, unit, room = text, None, None
-        hit = self.addresses.get(base) or self.standard.get(base)
+        hit = self.addresses.get(base)
         if hit is None:
-            res = self.index.resolve(base)
-            hit = (res.grid_id, res.building_id, res.lat, res.lng, res.parsed.unit,
-                   res.parsed.room, res.message)  # fmt: skip
+            b = self.standard.get(base)
+            if b is not None:
+                hit = (b.grid_id, b.id, b.lat, b.lng, "", "", "已定位到楼栋")
+            else:
+                res = self.index.resolve(base)
+                hit = (res.grid_id, res.building_id, res.lat, res.lng, res.parsed.unit,
+                       res.parsed.room, res.message)  # fmt: skip
             self.addresses[base] = hit
         if unit is None:
             return hit
