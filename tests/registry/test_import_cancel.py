@@ -21,6 +21,7 @@ from django.utils import timezone
 from tests.conftest import login
 from tests.registry.conftest import finished, make_id, stored_files
 from yiwang.registry import jobs
+from yiwang.registry.importer import FIRST_BATCH
 from yiwang.registry.models import ImportJob, Resident
 
 pytestmark = [pytest.mark.urls("tests.registry.urls"), pytest.mark.django_db(transaction=True)]
@@ -263,7 +264,8 @@ def test_a_running_import_stops_after_its_batch_and_reimport_completes(client, s
     same file again writes the rest and duplicates nobody."""
     if connection.vendor != "postgresql":
         pytest.skip("holds a table lock from a second connection: runs in the PostgreSQL pass")
-    rows = 15_000  # three batches of 5,000
+    rows = 15_000  # a first batch of FIRST_BATCH, then batches of 5,000
+    first = FIRST_BATCH
     data = people_csv(rows)
     locked, release = threading.Event(), threading.Event()
 
@@ -303,19 +305,19 @@ def test_a_running_import_stops_after_its_batch_and_reimport_completes(client, s
         holder.join(30)
     job = finished(job_id)
     assert job.status == ImportJob.Status.CANCELLED, job.error
-    assert job.done_rows == 5_000 and job.report is None and job.file_path == ""
+    assert job.done_rows == first and job.report is None and job.file_path == ""
     assert job.error == (
-        "已取消:前 5,000 行已处理 (其中有效的行已写入),其余未导入;重新导入同一文件不会产生重复记录"
+        f"已取消:前 {first:,} 行已处理 (其中有效的行已写入),其余未导入;重新导入同一文件不会产生重复记录"
     )
-    assert Resident.objects.count() == 5_000
+    assert Resident.objects.count() == first
     html = client.get(f"/registry/import/{job_id}/").content.decode()
-    assert "前 5,000 行已处理" in html
+    assert f"前 {first:,} 行已处理" in html
 
     r = client.post(API, {"file": SimpleUploadedFile("大表.csv", data), "commit": "true"})
     assert r.status_code == 202, r.content
     again = finished(r.json()["id"])
     assert again.status == ImportJob.Status.DONE, again.error
-    assert (again.report["created"], again.report["bad"]) == (rows - 5_000, 0)
+    assert (again.report["created"], again.report["bad"]) == (rows - first, 0)
     assert Resident.objects.count() == rows
     assert Resident.objects.values("id_number").distinct().count() == rows
 
