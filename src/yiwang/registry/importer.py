@@ -247,8 +247,8 @@ class _Context:
         # its houses among those it made, kept here by (building, unit, room) instead of
         # asked of the database. Both hold until a batch meets someone or a house added
         # meanwhile (`_apply`).
-        self.began_empty = False
-        self.houses_made: dict[tuple, int] | None = None
+        self.began_empty = not Resident.objects.exists()
+        self.houses_made: dict[tuple, int] | None = None if House.objects.exists() else {}
         self.today = dt.date.today()
         # A building's standard address, written as the address base writes it, is that
         # building: most rows of an export need no parsing at all. (Made once per address
@@ -693,8 +693,6 @@ def residents_import(
     expected = set(COLUMNS) | set((src.column_map if src else {}) or {}) | set(mapping or {})
     # Before any fork: the child gets the address index and tag list without a database.
     ctx = _Context(actor, source, allow_unresolved)
-    ctx.began_empty = not Resident.objects.exists()
-    ctx.houses_made = None if House.objects.exists() else {}
     if parallel is None:
         parallel = (
             Path(path).stat().st_size >= PARALLEL_FROM_BYTES
